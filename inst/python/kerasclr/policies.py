@@ -1,0 +1,324 @@
+"""The learning-rate and momentum policies: the one home of every formula.
+
+Every function here is vectorized over an array of iteration numbers and written
+against an *array namespace* ``xp``: NumPy (float64, the default) for the R vectors
+and the callbacks, or ``keras.ops`` for the in-graph ``LearningRateSchedule``
+classes. Writing the maths once for both keeps them identical by construction.
+
+Iterations are 0-based training steps: ``cyclic_lr(np.arange(n))`` is the sequence
+that a training run of ``n`` steps sees.
+"""
+
+import math
+
+import numpy as np
+
+CLR_MODES = ("triangular", "triangular2", "exp_range", "sinus", "halfcosine")
+SCALE_MODES = ("cycle", "iterations")
+TAIL_SCOPES = ("cycle", "schedule")
+ANNEAL_STRATEGIES = ("cos", "linear")
+DEFAULT_TAIL_DIVISOR = (1.1, 1.2)
+
+# Parameter presets for the one-cycle policy. "pytorch" is the default of
+# torch.optim.lr_scheduler.OneCycleLR; "fastai" is fastai's fit_one_cycle()
+# (lr_max/25 -> lr_max -> lr_max/1e5 over 25% warm-up, momentum 0.95/0.85).
+ONE_CYCLE_PRESETS = {
+    "pytorch": dict(pct_start=0.3, div_factor=25.0, final_div_factor=1e4,
+                    anneal_strategy="cos", three_phase=False,
+                    base_momentum=0.85, max_momentum=0.95),
+    "fastai": dict(pct_start=0.25, div_factor=25.0, final_div_factor=1e5 / 25.0,
+                   anneal_strategy="cos", three_phase=False,
+                   base_momentum=0.85, max_momentum=0.95),
+}
+
+
+# --------------------------------------------------------------------------- #
+# Argument checks (Keras style messages; the R layer checks before calling).
+# --------------------------------------------------------------------------- #
+def _check_number(name, value, minimum=None, strict=True, maximum=None):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"Argument `{name}` must be a number. Received: {name}={value!r}")
+    if not math.isfinite(number):
+        raise ValueError(f"Argument `{name}` must be finite. Received: {name}={value!r}")
+    if minimum is not None:
+        if (strict and number <= minimum) or (not strict and number < minimum):
+            op = ">" if strict else ">="
+            raise ValueError(f"Argument `{name}` must be {op} {minimum}. Received: {name}={value!r}")
+    if maximum is not None and number > maximum:
+        raise ValueError(f"Argument `{name}` must be <= {maximum}. Received: {name}={value!r}")
+    return number
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"Argument `{name}` must be one of {list(choices)}. Received: {name}={value!r}")
+    return value
+
+
+def check_cycle_args(base_lr, max_lr, step_size, mode, gamma, scale_fn, scale_mode,
+                     step_size_up, step_size_down, tail, tail_scope, tail_divisor,
+                     total_iterations):
+    """Validates the arguments of the cyclical policy; returns the half-cycle lengths."""
+    _check_number("base_lr", base_lr, minimum=0, strict=False)
+    _check_number("max_lr", max_lr, minimum=0, strict=False)
+    if float(max_lr) < float(base_lr):
+        raise ValueError(f"Argument `max_lr` must be >= base_lr ({base_lr}). Received: max_lr={max_lr}")
+    up = _check_number("step_size_up" if step_size_up is not None else "step_size",
+                       step_size if step_size_up is None else step_size_up, minimum=0)
+    down = up if step_size_down is None else _check_number("step_size_down", step_size_down, minimum=0)
+    if scale_fn is None:
+        _check_choice("mode", mode, CLR_MODES)
+    elif not callable(scale_fn):
+        raise ValueError(f"Argument `scale_fn` must be callable. Received: scale_fn={scale_fn!r}")
+    if scale_mode is not None:
+        _check_choice("scale_mode", scale_mode, SCALE_MODES)
+    _check_number("gamma", gamma, minimum=0)
+    tail = int(_check_number("tail", tail, minimum=0, strict=False))
+    _check_choice("tail_scope", tail_scope, TAIL_SCOPES)
+    if tail > 0 and tail_scope == "cycle" and tail > up + down:
+        raise ValueError(f"Argument `tail` must be <= the cycle length ({up + down:g}). Received: tail={tail}")
+    if tail > 0 and tail_scope == "schedule" and total_iterations is None:
+        raise ValueError("Argument `total_iterations` is needed when tail_scope='schedule'.")
+    if total_iterations is not None:
+        _check_number("total_iterations", total_iterations, minimum=0)
+    if tail_divisor is not None:
+        if len(tail_divisor) != 2:
+            raise ValueError(f"Argument `tail_divisor` must be a pair (factor, base). Received: tail_divisor={tail_divisor!r}")
+        _check_number("tail_divisor[0]", tail_divisor[0], minimum=0)
+        _check_number("tail_divisor[1]", tail_divisor[1], minimum=0)
+    return up, down
+
+
+def check_one_cycle_args(total_steps, max_lr, pct_start, div_factor, final_div_factor,
+                         anneal_strategy, three_phase, base_momentum, max_momentum):
+    total_steps = _check_number("total_steps", total_steps, minimum=0)
+    if total_steps != int(total_steps) or total_steps < 2:
+        raise ValueError(f"Argument `total_steps` must be an integer >= 2. Received: total_steps={total_steps}")
+    _check_number("max_lr", max_lr, minimum=0)
+    _check_number("pct_start", pct_start, minimum=0, maximum=1)
+    _check_number("div_factor", div_factor, minimum=0)
+    _check_number("final_div_factor", final_div_factor, minimum=0)
+    _check_choice("anneal_strategy", anneal_strategy, ANNEAL_STRATEGIES)
+    _check_number("base_momentum", base_momentum, minimum=0, strict=False, maximum=1)
+    _check_number("max_momentum", max_momentum, minimum=0, strict=False, maximum=1)
+    # The phases must have positive lengths, else PyTorch divides by zero.
+    n_warm = float(pct_start * total_steps) - 1
+    if n_warm <= 0 or (three_phase and 2 * n_warm + 1 >= total_steps - 1) or n_warm >= total_steps - 1:
+        raise ValueError(
+            f"Argument `pct_start` gives an empty phase with total_steps={int(total_steps)}. "
+            f"Received: pct_start={pct_start}")
+
+
+# --------------------------------------------------------------------------- #
+# Cyclical learning rates (Smith 2015, arXiv:1506.01186)
+# --------------------------------------------------------------------------- #
+def _mode_scale(mode, gamma, xp):
+    """The amplitude scaling function of a named mode, and what it is evaluated on."""
+    if mode == "triangular":
+        return None, "cycle"  # no scaling: skip the multiplication
+    if mode == "triangular2":
+        return (lambda c: 1.0 / xp.power(2.0, c - 1.0)), "cycle"
+    if mode == "exp_range":
+        return (lambda it: xp.power(float(gamma), it)), "iterations"
+    if mode == "sinus":
+        return (lambda c: 0.5 * (1.0 + xp.sin(c * (math.pi / 2.0)))), "cycle"
+    if mode == "halfcosine":  # as in the R blog: 0.5 * (1 + cos(cycle * pi)^2)
+        return (lambda c: 0.5 * (1.0 + xp.power(xp.cos(c * math.pi), 2.0))), "cycle"
+    raise ValueError(f"Argument `mode` must be one of {list(CLR_MODES)}. Received: mode={mode!r}")
+
+
+def _cycle_geometry(iterations, up, down, xp):
+    """Cycle number (1-based) and the triangle height in [0, 1] at each iteration.
+
+    For up == down this is the paper's ``cycle = floor(1 + it/(2*step_size))``,
+    ``height = max(0, 1 - |it/step_size - 2*cycle + 1|)``; the general form is
+    PyTorch's CyclicLR, which allows asymmetric cycles.
+    """
+    total = up + down
+    ratio = up / total
+    cycle = xp.floor(1.0 + iterations / total)
+    x = 1.0 + iterations / total - cycle
+    height = xp.where(x <= ratio, x / ratio, (x - 1.0) / (ratio - 1.0))
+    return cycle, height
+
+
+def _amplitude(iterations, up, down, mode, gamma, scale_fn, scale_mode, xp):
+    """(max - min) multiplier at each iteration: triangle height times the scaling."""
+    cycle, height = _cycle_geometry(iterations, up, down, xp)
+    if scale_fn is None:
+        scale_fn, default_mode = _mode_scale(mode, gamma, xp)
+    else:
+        default_mode = "cycle"
+    if scale_fn is None:
+        return height
+    on = scale_mode or default_mode
+    scale = scale_fn(cycle if on == "cycle" else iterations)
+    if xp is np:
+        scale = np.asarray(scale, dtype=np.float64)
+        if scale.shape not in ((), np.shape(iterations)):
+            raise ValueError(f"Argument `scale_fn` must return one value per input; "
+                             f"got {scale.size} values for {np.size(iterations)} inputs.")
+        if not np.all((scale >= 0) & (scale <= 1)):  # also catches NaN
+            bad = scale[~((scale >= 0) & (scale <= 1))].ravel()[0]
+            raise ValueError(f"Argument `scale_fn` must return values in [0, 1]; it returned {bad!r}.")
+    return height * scale
+
+
+def tail_divisors(tail, tail_divisor=None):
+    """The divisors of the tail ("annihilation") steps: factor * base**i for i = 1..tail."""
+    factor, base = tail_divisor or DEFAULT_TAIL_DIVISOR
+    return float(factor) * np.power(float(base), np.arange(1, int(tail) + 1))
+
+
+def _apply_tail(lr, iterations, tail, tail_scope, tail_divisor, cycle_length, total_iterations, xp):
+    """Divides the last `tail` steps of each cycle (or of the whole schedule) by a growing divisor."""
+    factor, base = tail_divisor or DEFAULT_TAIL_DIVISOR
+    if tail_scope == "cycle":
+        position = iterations - xp.floor(iterations / cycle_length) * cycle_length
+        end = cycle_length
+    else:
+        position = xp.minimum(iterations, total_iterations - 1.0)
+        end = float(total_iterations)
+    i = position - (end - tail) + 1.0  # 1..tail inside the tail, <= 0 before it
+    divisor = xp.where(i >= 1.0, float(factor) * xp.power(float(base), xp.maximum(i, 0.0)), 1.0)
+    return lr / divisor
+
+
+def _as_iterations(iterations, xp, name="iterations"):
+    if xp is np:
+        it = np.asarray(iterations, dtype=np.float64)
+        if not np.all(np.isfinite(it)):
+            raise ValueError(f"Argument `{name}` must not contain NA, NaN or infinite values.")
+        if np.any(it < 0):
+            raise ValueError(f"Argument `{name}` must be >= 0. Received a minimum of {it.min():g}.")
+        return it
+    return xp.cast(iterations, "float32")
+
+
+def cyclic_lr(iterations, base_lr=0.001, max_lr=0.006, step_size=2000, mode="triangular",
+              gamma=1.0, scale_fn=None, scale_mode=None, step_size_up=None, step_size_down=None,
+              tail=0, tail_scope="cycle", tail_divisor=None, total_iterations=None, xp=np):
+    """Cyclical learning rate at each iteration.
+
+    ``lr = base_lr + (max_lr - base_lr) * max(0, 1 - x) * scale_fn(cycle or it)`` with
+    ``cycle = floor(1 + it/(2*step_size))`` and ``x = |it/step_size - 2*cycle + 1|``,
+    then the last ``tail`` steps of each cycle (``tail_scope="cycle"``) or of the
+    schedule (``"schedule"``, needs ``total_iterations``) are divided by
+    ``factor * base**i``, i = 1..tail (default factor 1.1, base 1.2).
+
+    Args:
+        iterations: array of 0-based step numbers (>= 0).
+        base_lr, max_lr: lower and upper bounds of the cycle.
+        step_size: steps per half cycle (``step_size_up``/``step_size_down`` for
+            asymmetric cycles, as in PyTorch's ``CyclicLR``).
+        mode: "triangular", "triangular2", "exp_range", "sinus" or "halfcosine".
+        gamma: the base of ``gamma**iteration`` in "exp_range".
+        scale_fn: custom amplitude scaling, values in [0, 1]; overrides ``mode``.
+        scale_mode: "cycle" or "iterations": what ``scale_fn`` is evaluated on.
+        tail, tail_scope, tail_divisor, total_iterations: the annealing tail.
+        xp: ``numpy`` (float64, checked) or ``keras.ops`` (float32, in-graph).
+
+    Returns:
+        An array of learning rates, the shape of ``iterations``.
+    """
+    up, down = check_cycle_args(base_lr, max_lr, step_size, mode, gamma, scale_fn, scale_mode,
+                                step_size_up, step_size_down, tail, tail_scope, tail_divisor,
+                                total_iterations)
+    it = _as_iterations(iterations, xp)
+    amplitude = _amplitude(it, up, down, mode, gamma, scale_fn, scale_mode, xp)
+    lr = float(base_lr) + (float(max_lr) - float(base_lr)) * amplitude
+    if int(tail) > 0:
+        lr = _apply_tail(lr, it, int(tail), tail_scope, tail_divisor, up + down,
+                         None if total_iterations is None else float(total_iterations), xp)
+    return lr
+
+
+def cyclic_momentum(iterations, base_momentum=0.85, max_momentum=0.95, step_size=2000,
+                    mode="triangular", gamma=1.0, scale_fn=None, scale_mode=None,
+                    step_size_up=None, step_size_down=None, xp=np, **ignored_lr_args):
+    """Momentum cycling opposite to the learning rate, as PyTorch's ``CyclicLR(cycle_momentum=True)``:
+    ``momentum = max_momentum - (max_momentum - base_momentum) * height * scale``.
+
+    Extra learning-rate arguments (``base_lr``, ``tail``, ...) are accepted and ignored,
+    so one set of cycle arguments can be passed to both functions.
+    """
+    _check_number("base_momentum", base_momentum, minimum=0, strict=False, maximum=1)
+    _check_number("max_momentum", max_momentum, minimum=0, strict=False, maximum=1)
+    if float(max_momentum) < float(base_momentum):
+        raise ValueError(f"Argument `max_momentum` must be >= base_momentum ({base_momentum}). "
+                         f"Received: max_momentum={max_momentum}")
+    up, down = check_cycle_args(0.0, 1.0, step_size, mode, gamma, scale_fn, scale_mode,
+                                step_size_up, step_size_down, 0, "cycle", None, None)
+    it = _as_iterations(iterations, xp)
+    amplitude = _amplitude(it, up, down, mode, gamma, scale_fn, scale_mode, xp)
+    return float(max_momentum) - (float(max_momentum) - float(base_momentum)) * amplitude
+
+
+# --------------------------------------------------------------------------- #
+# One-cycle policy (Smith & Topin 2017), numerically PyTorch's OneCycleLR
+# --------------------------------------------------------------------------- #
+def one_cycle_phases(total_steps, max_lr, pct_start=0.3, div_factor=25.0, final_div_factor=1e4,
+                     three_phase=False, base_momentum=0.85, max_momentum=0.95):
+    """The phases of OneCycleLR: (end_step, start_lr, end_lr, start_momentum, end_momentum)."""
+    initial_lr = float(max_lr) / float(div_factor)
+    min_lr = initial_lr / float(final_div_factor)
+    warm_end = float(pct_start * total_steps) - 1.0
+    if three_phase:
+        return [(warm_end, initial_lr, float(max_lr), max_momentum, base_momentum),
+                (float(2 * pct_start * total_steps) - 2.0, float(max_lr), initial_lr, base_momentum, max_momentum),
+                (total_steps - 1.0, initial_lr, min_lr, max_momentum, max_momentum)]
+    return [(warm_end, initial_lr, float(max_lr), max_momentum, base_momentum),
+            (total_steps - 1.0, float(max_lr), min_lr, base_momentum, max_momentum)]
+
+
+def _anneal(start, end, pct, strategy, xp):
+    if strategy == "cos":
+        return end + (start - end) / 2.0 * (xp.cos(math.pi * pct) + 1.0)
+    return (end - start) * pct + start
+
+
+def _one_cycle(iterations, total_steps, which, max_lr, pct_start, div_factor, final_div_factor,
+               anneal_strategy, three_phase, base_momentum, max_momentum, xp):
+    check_one_cycle_args(total_steps, max_lr, pct_start, div_factor, final_div_factor,
+                         anneal_strategy, three_phase, base_momentum, max_momentum)
+    it = _as_iterations(iterations, xp)
+    it = xp.minimum(it, float(total_steps) - 1.0)  # hold the final value after the last step
+    phases = one_cycle_phases(total_steps, max_lr, pct_start, div_factor, final_div_factor,
+                              three_phase, base_momentum, max_momentum)
+    # Walk the phases from last to first so the earliest matching phase wins, as in PyTorch.
+    result = None
+    starts = [0.0] + [p[0] for p in phases[:-1]]
+    for index in reversed(range(len(phases))):
+        end_step = phases[index][0]
+        start_value, end_value = phases[index][1:3] if which == "lr" else phases[index][3:5]
+        pct = (it - starts[index]) / (end_step - starts[index])
+        value = _anneal(float(start_value), float(end_value), pct, anneal_strategy, xp)
+        result = value if result is None else xp.where(it <= end_step, value, result)
+    return result
+
+
+def one_cycle_lr(iterations, total_steps, max_lr, pct_start=0.3, div_factor=25.0,
+                 final_div_factor=1e4, anneal_strategy="cos", three_phase=False, xp=np,
+                 base_momentum=0.85, max_momentum=0.95):
+    """One-cycle learning rate at each iteration, identical to PyTorch's ``OneCycleLR``.
+
+    Warm-up from ``max_lr/div_factor`` to ``max_lr`` over ``pct_start`` of the steps,
+    then annealing ("cos" or "linear") to ``max_lr/(div_factor*final_div_factor)``
+    (with ``three_phase``: back to the initial rate, then down to the minimum). After
+    the last step the final value is held.
+    """
+    return _one_cycle(iterations, total_steps, "lr", max_lr, pct_start, div_factor,
+                      final_div_factor, anneal_strategy, three_phase, base_momentum,
+                      max_momentum, xp)
+
+
+def one_cycle_momentum(iterations, total_steps, max_lr=1.0, pct_start=0.3, div_factor=25.0,
+                       final_div_factor=1e4, anneal_strategy="cos", three_phase=False, xp=np,
+                       base_momentum=0.85, max_momentum=0.95):
+    """The momentum that goes with ``one_cycle_lr``: ``max_momentum`` down to ``base_momentum``
+    while the learning rate warms up, and back (PyTorch's ``cycle_momentum=True``)."""
+    return _one_cycle(iterations, total_steps, "momentum", max_lr, pct_start, div_factor,
+                      final_div_factor, anneal_strategy, three_phase, base_momentum,
+                      max_momentum, xp)
