@@ -1,0 +1,151 @@
+# Access to the Python core, and the argument checks shared by every R function.
+# Python is imported lazily, the first time a function needs it.
+
+.kerasclr <- new.env(parent = emptyenv())
+
+# The kerasclr Python package (inst/python/kerasclr), imported once.
+kerasclr_py <- function() {
+  if (is.null(.kerasclr$module)) {
+    check_python_setup()
+    path <- system.file("python", package = "kerasclr")
+    .kerasclr$module <- py_call(reticulate::import_from_path("kerasclr", path = path))
+  }
+  .kerasclr$module
+}
+
+# A submodule of the Python core, e.g. kerasclr_py_module("schedules").
+kerasclr_py_module <- function(name) {
+  kerasclr_py()
+  if (is.null(.kerasclr[[name]])) {
+    .kerasclr[[name]] <- py_call(reticulate::import(paste0("kerasclr.", name)))
+  }
+  .kerasclr[[name]]
+}
+
+# Stops with one message saying what to run when Python, NumPy or Keras is unusable.
+check_python_setup <- function(need_keras = FALSE) {
+  fix <- "Run `kerasclr::install_kerasclr()` to create a Python environment for kerasclr."
+  if (!reticulate::py_available(initialize = TRUE)) {
+    stop("Python is not available to reticulate. ", fix, call. = FALSE)
+  }
+  if (!reticulate::py_module_available("numpy")) {
+    stop("The Python module `numpy` is not installed in ", reticulate::py_config()$python, ". ",
+         fix, call. = FALSE)
+  }
+  np_version <- numpy_version()
+  if (!is.na(np_version) && np_version >= "2.0" &&
+      utils::packageVersion("reticulate") < "1.36") {
+    stop(sprintf(paste0(
+      "NumPy %s cannot be converted by reticulate %s (it needs reticulate >= 1.36). ",
+      "Either update reticulate (install.packages(\"reticulate\")) or install NumPy 1.x ",
+      "in the Python environment: reticulate::py_install(c(\"numpy<2\", \"ml_dtypes<0.6\")), ",
+      "or run `kerasclr::install_kerasclr()`."),
+      np_version, utils::packageVersion("reticulate")), call. = FALSE)
+  }
+  if (need_keras && !reticulate::py_module_available("keras")) {
+    stop("The Python module `keras` (>= 3) is not installed in ", reticulate::py_config()$python,
+         ". ", fix, call. = FALSE)
+  }
+  invisible(TRUE)
+}
+
+numpy_version <- function() {
+  version <- tryCatch(reticulate::py_config()$numpy$version, error = function(e) NULL)
+  if (is.null(version)) return(NA)
+  numeric_version(as.character(version), strict = FALSE)
+}
+
+# The Python `keras` module (Keras 3), imported once.
+keras_py <- function() {
+  if (is.null(.kerasclr$keras)) {
+    check_python_setup(need_keras = TRUE)
+    .kerasclr$keras <- py_call(reticulate::import("keras"))
+  }
+  .kerasclr$keras
+}
+
+# Evaluates `expr`, turning a Python exception into a plain R error with Python's message
+# (no traceback): Python's messages name the argument, in Keras style.
+py_call <- function(expr) {
+  tryCatch(expr, python.builtin.Exception = function(e) {
+    stop(py_error_message(e), call. = FALSE)
+  })
+}
+
+py_error_message <- function(e) {
+  value <- tryCatch(reticulate::py_str(e$value %||% e), error = function(...) NULL)
+  msg <- if (is.null(value) || !nzchar(value)) conditionMessage(e) else value
+  # reticulate prefixes "<class 'ValueError'>" or "ValueError: " and may append a traceback.
+  msg <- sub("(?s)\n*(Detailed traceback|Run `reticulate::py_last_error\\(\\)`).*$", "", msg, perl = TRUE)
+  msg <- sub("^(<class '[^']+'>|[A-Za-z.]*(Error|Exception)):?\\s*", "", msg)
+  trimws(msg)
+}
+
+`%||%` <- function(x, y) if (is.null(x)) y else x
+
+# ---------------------------------------------------------------------------
+# Argument checks: run in R, before any Python call. Messages say what must be
+# true and what was seen: "`step_size` must be a positive number, not -1."
+# ---------------------------------------------------------------------------
+
+describe <- function(x) {
+  if (is.null(x)) return("NULL")
+  if (is.function(x)) return("a function")
+  if (length(x) == 0) return(sprintf("an empty %s vector", typeof(x)))
+  if (length(x) > 1) return(sprintf("a %s vector of length %d", typeof(x), length(x)))
+  if (is.character(x)) return(sprintf("\"%s\"", x))
+  if (is.numeric(x) || is.logical(x)) return(format(x))
+  sprintf("an object of class %s", class(x)[1])
+}
+
+arg_error <- function(name, must, x) {
+  stop(sprintf("`%s` must be %s, not %s.", name, must, describe(x)), call. = FALSE)
+}
+
+check_number <- function(x, name, min = -Inf, max = Inf, min_inclusive = TRUE,
+                         integer = FALSE, null_ok = FALSE) {
+  if (is.null(x) && null_ok) return(invisible(NULL))
+  what <- if (integer) "a whole number" else "a number"
+  if (is.finite(min) && is.finite(max)) {
+    what <- sprintf("%s between %s and %s", what, format(min), format(max))
+  } else if (is.finite(min)) {
+    what <- if (min == 0 && !min_inclusive) sprintf("a positive %s", sub("^a ", "", what))
+            else sprintf("%s %s %s", what, if (min_inclusive) ">=" else ">", format(min))
+  }
+  ok <- is.numeric(x) && length(x) == 1 && !is.na(x) && is.finite(x) &&
+    (if (min_inclusive) x >= min else x > min) && x <= max &&
+    (!integer || x == round(x))
+  if (!ok) arg_error(name, what, x)
+  invisible(x)
+}
+
+check_choice <- function(x, name, choices) {
+  if (!(is.character(x) && length(x) == 1 && !is.na(x) && x %in% choices)) {
+    arg_error(name, paste0("one of ", paste0("\"", choices, "\"", collapse = ", ")), x)
+  }
+  invisible(x)
+}
+
+check_flag <- function(x, name) {
+  if (!(is.logical(x) && length(x) == 1 && !is.na(x))) arg_error(name, "TRUE or FALSE", x)
+  invisible(x)
+}
+
+check_function <- function(x, name, null_ok = TRUE) {
+  if (is.null(x) && null_ok) return(invisible(NULL))
+  if (!is.function(x)) arg_error(name, "a function", x)
+  invisible(x)
+}
+
+check_iterations <- function(x, name = "iteration") {
+  if (!is.numeric(x) || length(x) == 0) arg_error(name, "a non-empty numeric vector", x)
+  if (anyNA(x)) stop(sprintf("`%s` must not contain NA values.", name), call. = FALSE)
+  if (any(!is.finite(x))) stop(sprintf("`%s` must contain only finite values.", name), call. = FALSE)
+  if (any(x < 0)) {
+    stop(sprintf("`%s` must be >= 0 (0-based training steps), not %s.", name, format(min(x))),
+         call. = FALSE)
+  }
+  invisible(x)
+}
+
+as_py_int <- function(x) if (is.null(x)) NULL else as.integer(x)

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Sets up what is missing (scripts/setup.sh) and runs every test of kerasclr:
+#   - pytest: the backend-free tests once, the Keras tests on the tensorflow, jax and torch backends;
+#   - testthat: the whole R suite on tensorflow, the R files that train models again on jax and torch.
+# A test that cannot reach Python or Keras fails (KERASCLR_REQUIRE_PYTHON=true) instead of skipping.
+# Ends with one line: `tests: N passed, N failed[, N skipped]`, and exits non-zero on any failure.
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+source scripts/setup.sh || { echo "setup failed"; echo "tests: 0 passed, 1 failed"; exit 1; }
+export KERASCLR_REQUIRE_PYTHON=true
+BACKENDS=${KERASCLR_TEST_BACKENDS:-"tensorflow jax torch"}
+# R test files that drive Keras training, re-run on every backend (the rest are backend-free).
+R_KERAS_FILTER=${KERASCLR_R_KERAS_FILTER:-"callbacks|lr-range-test|schedules-keras"}
+results=$(mktemp -d)
+status=0
+
+run_pytest() {  # label, then pytest arguments
+  local label=$1; shift
+  echo "== pytest [$label]"
+  "$KERASCLR_VENV/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$results/py-$label.xml" "$@"
+  local rc=$?
+  # 5 = nothing collected (e.g. no test of that marker): not a failure of its own.
+  if [ $rc -ne 0 ] && [ $rc -ne 5 ]; then status=1; fi
+}
+
+run_testthat() {  # label, filter
+  echo "== testthat [$1]"
+  Rscript scripts/run-testthat.R "$results/r-$1.counts" "$2" || status=1
+}
+
+run_pytest core tests/python -m "not keras"
+for b in $BACKENDS; do KERAS_BACKEND=$b run_pytest "$b" tests/python -m keras; done
+first=1
+for b in $BACKENDS; do
+  if [ $first = 1 ]; then KERAS_BACKEND=$b run_testthat "$b" ""; first=0
+  else KERAS_BACKEND=$b run_testthat "$b" "$R_KERAS_FILTER"; fi
+done
+
+"$KERASCLR_VENV/bin/python" scripts/count_results.py "$results" || status=1
+exit $status

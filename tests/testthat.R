@@ -1,0 +1,4 @@
+library(testthat)
+library(kerasclr)
+
+test_check("kerasclr")

@@ -1,0 +1,26 @@
+# Skips a test when Python, NumPy or Keras is not there, so that the R argument checks are
+# tested without Python. With KERASCLR_REQUIRE_PYTHON=true (the test script and CI) a missing
+# Python side is a failure instead: a skipped test proves nothing.
+python_problem <- function(need_keras = TRUE) {
+  tryCatch({
+    kerasclr:::check_python_setup(need_keras = need_keras)
+    NULL
+  }, error = function(e) conditionMessage(e))
+}
+
+skip_or_fail <- function(problem) {
+  if (is.null(problem)) return(invisible(TRUE))
+  if (identical(Sys.getenv("KERASCLR_REQUIRE_PYTHON"), "true")) {
+    testthat::fail(paste("The Python side is required (KERASCLR_REQUIRE_PYTHON=true):", problem))
+  }
+  testthat::skip(problem)
+}
+
+skip_if_no_python <- function() skip_or_fail(python_problem(need_keras = FALSE))
+skip_if_no_keras <- function() skip_or_fail(python_problem(need_keras = TRUE))
+
+# The Python `keras` module for tests that drive Keras directly (`model$fit(...)`).
+keras_for_tests <- function() {
+  skip_if_no_keras()
+  reticulate::import("keras")
+}
