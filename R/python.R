@@ -67,13 +67,15 @@ keras_py <- function() {
 # Evaluates `expr`, turning a Python exception into a plain R error with Python's message
 # (no traceback): Python's messages name the argument, in Keras style.
 py_call <- function(expr) {
-  tryCatch(expr, python.builtin.Exception = function(e) {
-    stop(py_error_message(e), call. = FALSE)
-  })
+  handler <- function(e) stop(py_error_message(e), call. = FALSE)
+  # reticulate >= 1.29 signals a python.builtin.Exception; older versions an Rcpp::exception.
+  tryCatch(expr, python.builtin.Exception = handler, `Rcpp::exception` = handler)
 }
 
 py_error_message <- function(e) {
-  value <- tryCatch(reticulate::py_str(e$value %||% e), error = function(...) NULL)
+  value <- if (inherits(e, "python.builtin.object")) {
+    tryCatch(reticulate::py_str(e$value %||% e), error = function(...) NULL)
+  }
   msg <- if (is.null(value) || !nzchar(value)) conditionMessage(e) else value
   # reticulate prefixes "<class 'ValueError'>" or "ValueError: " and may append a traceback.
   msg <- sub("(?s)\n*(Detailed traceback|Run `reticulate::py_last_error\\(\\)`).*$", "", msg, perl = TRUE)
