@@ -11,3 +11,18 @@ from kerasclr.policies import (  # noqa: F401
     tail_divisors,
     ONE_CYCLE_PRESETS,
 )
+
+# Names from modules that need Keras are imported on first use, so that
+# `import kerasclr` stays NumPy-only (and fast). Add a module's exports here.
+_LAZY_EXPORTS = {
+    "CyclicSchedule": "schedules",
+    "OneCycleSchedule": "schedules",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY_EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(f"kerasclr.{_LAZY_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'kerasclr' has no attribute {name!r}")
