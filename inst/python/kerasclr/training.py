@@ -1,0 +1,430 @@
+"""Low-level helpers shared by the callbacks and the learning-rate range test.
+
+They hide the differences between the Keras 3 backends (TensorFlow, JAX, PyTorch)
+and Keras 2 (``tf_keras``) where the training loop is concerned:
+
+- ``inner_optimizer(optimizer)``: the optimizer that really updates the weights
+  (unwraps ``LossScaleOptimizer``, used by mixed precision).
+- ``optimizer_step(model_or_optimizer) -> int``: the optimizer's own iteration
+  count (the step that the *next* update will be). It survives ``fit()`` calls,
+  ``steps_per_execution`` and saving/loading, so schedules driven by it resume.
+- ``set_learning_rate(model, value)`` / ``get_learning_rate(model) -> float``: set
+  the learning rate from a callback so that it takes effect at the next train
+  step on every backend. On JAX the fit loop carries the optimizer variables as
+  ``state`` between steps and re-reads them only when ``model._jax_state_synced``
+  is true: we sync the state first, which makes the loop re-read it.
+- ``BatchLossReader(model)``: ``.on_epoch_begin()`` then ``.batch_loss(logs)`` in
+  ``on_train_batch_end``: the true loss of the batch that just ended. Keras logs
+  the running mean of the epoch (the loss tracker is a ``keras.metrics.Mean``
+  weighted by batch size); the batch's own value is recovered exactly (up to
+  float32 rounding) by differencing the tracker's ``total``/``count`` variables.
+  On JAX those variables are stale during an epoch; the current values are in
+  ``model._jax_state["metrics_variables"]`` (set right before
+  ``on_train_batch_end``), matched by position to ``model.metrics_variables``.
+- ``ScheduleHook``: installs learning-rate and momentum schedules computed
+  *in the compiled train step* from the optimizer's iteration count (see its
+  docstring); used by ``kerasclr.callbacks``.
+"""
+
+import math
+
+import numpy as np
+
+__all__ = [
+    "inner_optimizer",
+    "optimizer_step",
+    "set_learning_rate",
+    "get_learning_rate",
+    "BatchLossReader",
+    "ScheduleHook",
+    "momentum_attribute",
+    "is_keras2_model",
+]
+
+
+# --------------------------------------------------------------------------- #
+# Which Keras, which optimizer
+# --------------------------------------------------------------------------- #
+def is_keras2_model(model_or_optimizer):
+    """True for ``tf_keras`` (Keras 2) models and optimizers."""
+    return type(model_or_optimizer).__module__.startswith("tf_keras")
+
+
+def _model_optimizer(model_or_optimizer):
+    optimizer = getattr(model_or_optimizer, "optimizer", None)
+    if optimizer is None and hasattr(model_or_optimizer, "fit"):
+        raise ValueError(
+            "The model has no optimizer: call `model.compile(optimizer=...)` before fitting "
+            "with a learning-rate callback.")
+    return model_or_optimizer if optimizer is None else optimizer
+
+
+def inner_optimizer(optimizer):
+    """The optimizer that updates the weights, unwrapping loss-scale wrappers.
+
+    Args:
+        optimizer: a Keras optimizer, possibly a ``LossScaleOptimizer`` (Keras 3
+            ``inner_optimizer``; Keras 2 mixed precision ``inner_optimizer`` too).
+
+    Returns:
+        The innermost optimizer.
+    """
+    seen = 0
+    while hasattr(optimizer, "inner_optimizer") and seen < 10:
+        optimizer = optimizer.inner_optimizer
+        seen += 1
+    return optimizer
+
+
+def _to_float(value):
+    if hasattr(value, "numpy"):
+        value = value.numpy()
+    elif hasattr(value, "value") and hasattr(value.value, "numpy"):
+        value = value.value.numpy()
+    return float(np.asarray(value))
+
+
+def _jax_synced_model(model):
+    """Write the JAX fit loop's carried state back into the variables.
+
+    ``jax_state_sync()`` also sets ``_jax_state_synced``, which makes the fit loop
+    re-read every variable (including the ones we change) before the next step.
+    """
+    if model is not None and getattr(model, "_jax_state", None) and hasattr(model, "jax_state_sync"):
+        model.jax_state_sync()
+
+
+def optimizer_step(model_or_optimizer):
+    """The optimizer's own iteration count, as a Python int.
+
+    Args:
+        model_or_optimizer: a compiled Keras model, or an optimizer.
+
+    Returns:
+        The number of updates applied so far (the 0-based index of the next step).
+    """
+    model = model_or_optimizer if hasattr(model_or_optimizer, "fit") else None
+    optimizer = inner_optimizer(_model_optimizer(model_or_optimizer))
+    state = getattr(model, "_jax_state", None) if model is not None else None
+    if state and not getattr(model, "_jax_state_synced", True) and state.get("optimizer_variables"):
+        # Mid-epoch on JAX: the variables are stale, the loop's state is current.
+        outer = model.optimizer
+        for ref, value in zip(outer.variables, state["optimizer_variables"]):
+            if ref is optimizer.iterations:
+                return int(np.asarray(value))
+    return int(_to_float(optimizer.iterations))
+
+
+def _learning_rate_variable(optimizer):
+    optimizer = inner_optimizer(optimizer)
+    if is_keras2_model(optimizer):
+        lr = optimizer._get_hyper("learning_rate") if hasattr(optimizer, "_get_hyper") else optimizer.lr
+        if not hasattr(lr, "assign"):
+            raise ValueError(
+                "The optimizer's learning rate is a schedule or a constant: it cannot be set by a "
+                f"callback. Received: learning_rate={lr!r}")
+        return lr
+    lr = getattr(optimizer, "_learning_rate", None)
+    if not hasattr(lr, "assign"):
+        raise ValueError(
+            "The optimizer uses a `LearningRateSchedule` (or a callable) as its learning rate: "
+            "use either that schedule or a learning-rate callback, not both. "
+            f"Received: learning_rate={lr!r}")
+    return lr
+
+
+def set_learning_rate(model, value):
+    """Sets the learning rate so that the next train step uses it, on every backend.
+
+    Args:
+        model: a compiled Keras model (or an optimizer, outside ``fit()``).
+        value: the new learning rate (float).
+    """
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"Argument `value` must be a finite number >= 0. Received: value={value}")
+    is_model = hasattr(model, "fit")
+    variable = _learning_rate_variable(_model_optimizer(model))
+    if is_model:
+        _jax_synced_model(model)
+    variable.assign(value)
+
+
+def get_learning_rate(model):
+    """The learning rate that the next train step will use, as a Python float.
+
+    Args:
+        model: a compiled Keras model, or an optimizer.
+    """
+    optimizer = inner_optimizer(_model_optimizer(model))
+    if hasattr(model, "fit"):
+        _jax_synced_model(model)
+    if is_keras2_model(optimizer):
+        return _to_float(optimizer._decayed_lr("float32") if hasattr(optimizer, "_decayed_lr") else optimizer.lr)
+    return _to_float(optimizer.learning_rate)
+
+
+# --------------------------------------------------------------------------- #
+# True per-batch loss
+# --------------------------------------------------------------------------- #
+class BatchLossReader:
+    """Recovers the loss of each batch from Keras' running epoch mean.
+
+    Use ``on_epoch_begin()`` at the start of every epoch and
+    ``batch_loss(logs)`` in ``on_train_batch_end``. With
+    ``steps_per_execution > 1`` the value is the mean over the batches of that
+    execution (the callbacks see one event per execution).
+
+    Args:
+        model: the model being trained.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self._tracker = getattr(model, "_loss_tracker", None)
+        self._positions = None
+        if self._tracker is not None and hasattr(self._tracker, "total") and hasattr(model, "metrics_variables"):
+            ids = [id(v) for v in model.metrics_variables]
+            try:
+                self._positions = (ids.index(id(self._tracker.total)), ids.index(id(self._tracker.count)))
+            except ValueError:
+                self._positions = None
+        self.on_epoch_begin()
+
+    def on_epoch_begin(self):
+        """Forget the previous epoch's totals (Keras resets its metrics too)."""
+        self._total = 0.0
+        self._count = 0.0
+
+    def _totals(self):
+        state = getattr(self.model, "_jax_state", None)
+        if state and state.get("metrics_variables") and self._positions is not None:
+            values = state["metrics_variables"]
+            return float(np.asarray(values[self._positions[0]])), float(np.asarray(values[self._positions[1]]))
+        return _to_float(self._tracker.total), _to_float(self._tracker.count)
+
+    def batch_loss(self, logs):
+        """The mean loss of the batch (or execution) that just ended.
+
+        Args:
+            logs: the ``logs`` dict of ``on_train_batch_end`` (used when the model
+                has no standard loss tracker, e.g. Keras 2 or a custom
+                ``train_step``; then the value is whatever ``logs["loss"]`` is).
+
+        Returns:
+            A float (NaN when no loss is known).
+        """
+        if self._tracker is None or not hasattr(self._tracker, "total"):
+            value = (logs or {}).get("loss", float("nan"))
+            return float(np.asarray(value))
+        total, count = self._totals()
+        d_total, d_count = total - self._total, count - self._count
+        self._total, self._count = total, count
+        if d_count <= 0:
+            return float("nan")
+        return d_total / d_count
+
+
+# --------------------------------------------------------------------------- #
+# In-graph schedules of the learning rate and momentum
+# --------------------------------------------------------------------------- #
+_MOMENTUM_ATTRIBUTES = {
+    # class name -> (attribute, what a value of 0 means for the optimizer)
+    "SGD": "momentum",
+    "RMSprop": "momentum",
+    "Adam": "beta_1",
+    "AdamW": "beta_1",
+    "Nadam": "beta_1",
+    "Adamax": "beta_1",
+    "Lion": "beta_1",
+}
+
+
+def momentum_attribute(optimizer):
+    """The name of the optimizer's momentum hyperparameter, or None.
+
+    ``momentum`` for SGD and RMSprop, ``beta_1`` for the Adam family (and Lion).
+    """
+    optimizer = inner_optimizer(optimizer)
+    for cls in type(optimizer).__mro__:
+        if cls.__name__ in _MOMENTUM_ATTRIBUTES:
+            return _MOMENTUM_ATTRIBUTES[cls.__name__]
+    return None
+
+
+def _scheduled_value_class():
+    """A ``keras.Variable`` subclass whose value is a tensor set per train step.
+
+    Keras 3 optimizers read ``self.momentum`` / ``self.beta_1`` as Python floats
+    baked into the traced step, and test them in Python (``if self.momentum != 0``).
+    An instance of this class stands in for the float while the optimizer's
+    ``apply()`` runs: arithmetic and ``ops.cast`` see the in-graph tensor (every
+    backend converts a ``keras.Variable`` through ``.value``), while comparisons
+    with Python numbers answer from a Python *shadow* value, which keeps the
+    optimizer on its momentum code path.
+    """
+    import keras
+
+    base = keras.Variable
+
+    class ScheduledValue(base):
+        def __init__(self, shadow, name):
+            super().__init__(initializer=float(shadow), dtype="float32", trainable=False, name=name)
+            self._shadow = float(shadow)
+            self._scheduled = None
+
+        @property
+        def value(self):
+            if self._scheduled is not None:
+                return self._scheduled
+            return super().value
+
+        def _compare(self, other, op):
+            if isinstance(other, (int, float)):
+                return op(self._shadow, other)
+            return NotImplemented
+
+        def __eq__(self, other):
+            result = self._compare(other, lambda a, b: a == b)
+            return (self is other) if result is NotImplemented else result
+
+        def __ne__(self, other):
+            result = self._compare(other, lambda a, b: a != b)
+            return (self is not other) if result is NotImplemented else result
+
+        def __gt__(self, other):
+            return self._compare(other, lambda a, b: a > b)
+
+        def __ge__(self, other):
+            return self._compare(other, lambda a, b: a >= b)
+
+        def __lt__(self, other):
+            return self._compare(other, lambda a, b: a < b)
+
+        def __le__(self, other):
+            return self._compare(other, lambda a, b: a <= b)
+
+        def __bool__(self):
+            return self._shadow != 0
+
+        __hash__ = object.__hash__
+
+    return ScheduledValue
+
+
+class ScheduleHook:
+    """Drives an optimizer's learning rate and momentum from its iteration count, in-graph.
+
+    While installed, the optimizer's ``apply()`` is wrapped: just for the duration
+    of each call it (1) replaces the learning rate by a ``LearningRateSchedule``
+    whose value is ``lr_fn(iterations)`` and (2) replaces the momentum
+    hyperparameter (``momentum`` or ``beta_1``) by a ``ScheduledValue`` whose value
+    is ``momentum_fn(iterations)``, both computed with ``keras.ops`` inside the
+    compiled train step. Outside ``apply()`` the optimizer is untouched, so
+    ``get_config()`` and ``model.save()`` keep working mid-fit. Because the
+    values are computed from ``optimizer.iterations`` inside the step, they take
+    effect on TensorFlow, JAX (the iteration count is part of the carried
+    state) and PyTorch, with or without ``jit_compile``, at no per-batch Python
+    cost; and they continue exactly after a reload or with ``steps_per_execution``.
+
+    The train function is rebuilt on ``install()`` and on ``remove()``, so that a
+    previously traced step without the hook (or with a stale one) is not reused.
+
+    Args:
+        model: the compiled model.
+        lr_fn: ``f(iterations, xp) -> learning rate`` or None; ``iterations`` is a
+            float tensor, ``xp`` is ``keras.ops``.
+        momentum_fn: same for the momentum, or None.
+    """
+
+    def __init__(self, model, lr_fn=None, momentum_fn=None, momentum_shadow=None):
+        self.model = model
+        self.lr_fn = lr_fn
+        self.momentum_fn = momentum_fn
+        self.momentum_shadow = momentum_shadow
+        self.optimizer = None
+        self.attribute = None
+        self._scheduled = None
+        self._original_apply = None
+
+    def install(self):
+        import keras
+
+        optimizer = inner_optimizer(_model_optimizer(self.model))
+        if is_keras2_model(optimizer):
+            raise ValueError("ScheduleHook needs a Keras 3 optimizer.")
+        if self.lr_fn is not None:
+            _learning_rate_variable(optimizer)  # raises for a LearningRateSchedule
+        if self.momentum_fn is not None:
+            self.attribute = momentum_attribute(optimizer)
+            if self.attribute is None:
+                raise ValueError(
+                    f"The optimizer {type(optimizer).__name__} has no momentum to cycle (supported: "
+                    "SGD and RMSprop `momentum`, Adam, AdamW, Nadam, Adamax, Lion `beta_1`). Pass "
+                    "`momentum=None` to cycle the learning rate only.")
+            current = getattr(optimizer, self.attribute)
+            if self.attribute == "momentum" and float(current) == 0:
+                raise ValueError(
+                    f"The optimizer {type(optimizer).__name__} was created with momentum=0, so it "
+                    "has no momentum buffers and cannot cycle momentum. Create it with a "
+                    "momentum > 0 (e.g. `SGD(momentum=0.9)`) or pass `momentum=None`.")
+            self._original_value = current
+            self._scheduled = _scheduled_value_class()(
+                self.momentum_shadow if self.momentum_shadow is not None else current,
+                name=f"kerasclr_{self.attribute}")
+        self.optimizer = optimizer
+        hook = self
+        original_apply = optimizer.apply  # bound method of the class
+
+        lr_schedule = None
+        if self.lr_fn is not None:
+            lr_fn = self.lr_fn
+
+            class _HookSchedule(keras.optimizers.schedules.LearningRateSchedule):
+                def __call__(self, step):
+                    return lr_fn(keras.ops.cast(step, "float32"), keras.ops)
+
+                def get_config(self):
+                    return {}
+
+            lr_schedule = _HookSchedule()
+
+        def apply(grads, trainable_variables=None):
+            opt = hook.optimizer
+            saved_lr = opt.__dict__.get("_learning_rate")
+            if lr_schedule is not None:
+                object.__setattr__(opt, "_learning_rate", lr_schedule)
+            if hook._scheduled is not None:
+                iterations = keras.ops.cast(opt._iterations, "float32")
+                hook._scheduled._scheduled = keras.ops.cast(
+                    hook.momentum_fn(iterations, keras.ops), "float32")
+                object.__setattr__(opt, hook.attribute, hook._scheduled)
+            try:
+                return original_apply(grads, trainable_variables)
+            finally:
+                if lr_schedule is not None:
+                    object.__setattr__(opt, "_learning_rate", saved_lr)
+                if hook._scheduled is not None:
+                    object.__setattr__(opt, hook.attribute, hook._original_value)
+                    hook._scheduled._scheduled = None
+
+        object.__setattr__(optimizer, "apply", apply)
+        self._original_apply = original_apply
+        self._retrace()
+        return self
+
+    def remove(self):
+        """Restores the optimizer; optionally leaves ``final_lr`` in its variable."""
+        if self.optimizer is None:
+            return
+        if "apply" in self.optimizer.__dict__:
+            del self.optimizer.__dict__["apply"]
+        self.optimizer = None
+        self.model.train_function = None  # the next fit() traces without the hook
+        if hasattr(self.model, "_jax_state") and getattr(self.model, "_jax_state", None) is None:
+            pass
+
+    def _retrace(self):
+        model = self.model
+        if getattr(model, "train_function", None) is not None:
+            model.make_train_function(force=True)
