@@ -32,16 +32,8 @@ check_python_setup <- function(need_keras = FALSE) {
     stop("The Python module `numpy` is not installed in ", reticulate::py_config()$python, ". ",
          fix, call. = FALSE)
   }
-  np_version <- numpy_version()
-  if (!is.na(np_version) && np_version >= "2.0" &&
-      utils::packageVersion("reticulate") < "1.36") {
-    stop(sprintf(paste0(
-      "NumPy %s cannot be converted by reticulate %s (it needs reticulate >= 1.36). ",
-      "Either update reticulate (install.packages(\"reticulate\")) or install NumPy 1.x ",
-      "in the Python environment: reticulate::py_install(c(\"numpy<2\", \"ml_dtypes<0.6\")), ",
-      "or run `kerasclr::install_kerasclr()`."),
-      np_version, utils::packageVersion("reticulate")), call. = FALSE)
-  }
+  problem <- numpy_problem(numpy_version())  # R/install.R
+  if (!is.null(problem)) stop(problem, call. = FALSE)
   if (need_keras && !reticulate::py_module_available("keras")) {
     stop("The Python module `keras` (>= 3) is not installed in ", reticulate::py_config()$python,
          ". ", fix, call. = FALSE)

@@ -9,6 +9,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 source scripts/setup.sh || { echo "setup failed"; echo "tests: 0 passed, 1 failed"; exit 1; }
 export KERASCLR_REQUIRE_PYTHON=true
+export NOT_CRAN=true  # expect_snapshot() and skip_on_cran() tests run here; they skip when NOT_CRAN is unset
 BACKENDS=${KERASCLR_TEST_BACKENDS:-"tensorflow jax torch"}
 # R test files that drive Keras training, re-run on every backend (the rest are backend-free).
 R_KERAS_FILTER=${KERASCLR_R_KERAS_FILTER:-"callbacks|lr-range-test|schedules-keras"}

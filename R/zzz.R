@@ -1,0 +1,12 @@
+.onLoad <- function(libname, pkgname) {
+  # Use the environment made by install_kerasclr() unless the user chose a Python
+  # (RETICULATE_PYTHON) or one is already running. Nothing is imported here.
+  try(silent = TRUE, {
+    if (!nzchar(Sys.getenv("RETICULATE_PYTHON")) &&
+        !reticulate::py_available(initialize = FALSE) &&
+        reticulate::virtualenv_exists("r-kerasclr")) {
+      reticulate::use_virtualenv("r-kerasclr", required = FALSE)
+    }
+  })
+  invisible()
+}
