@@ -57,8 +57,8 @@ install_kerasclr <- function(envname = "r-kerasclr", backend = c("tensorflow", "
 #' backends found there, the reticulate version, and what to do about any problem. Like
 #' greta's `greta_sitrep()`. It starts Python if it is not running yet.
 #'
-#' @returns A list with elements `python`, `numpy`, `keras`, `backend`,
-#'   `backend_versions`, `reticulate` and `problems` (character, empty when all is well),
+#' @returns A list with elements `reticulate`, `reticulate_python`, `virtualenv`, `python`,
+#'   `numpy`, `keras`, `backend`, `backend_versions` and `problems` (character, empty when all is well),
 #'   invisibly.
 #' @family setup
 #' @examples
@@ -66,11 +66,18 @@ install_kerasclr <- function(envname = "r-kerasclr", backend = c("tensorflow", "
 #' @export
 kerasclr_sitrep <- function() {
   info <- python_setup_info()
+  print_sitrep(info)
+  invisible(info)
+}
+
+# ---------------------------------------------------------------------------
+
+print_sitrep <- function(info) {
   line <- function(label, value) cat(sprintf("%-22s %s\n", paste0(label, ":"), value))
   na <- function(x) if (is.null(x) || is.na(x)) "not found" else as.character(x)
   cat("kerasclr situation report\n")
   line("reticulate", as.character(info$reticulate))
-  line("RETICULATE_PYTHON", if (nzchar(Sys.getenv("RETICULATE_PYTHON"))) Sys.getenv("RETICULATE_PYTHON") else "(unset)")
+  line("RETICULATE_PYTHON", if (nzchar(info$reticulate_python)) info$reticulate_python else "(unset)")
   line("virtualenv r-kerasclr", if (isTRUE(info$virtualenv)) "exists" else "not found")
   line("Python", na(info$python))
   line("NumPy", na(info$numpy))
@@ -83,10 +90,7 @@ kerasclr_sitrep <- function() {
     cat("\nProblems:\n")
     cat(paste0("- ", info$problems, collapse = "\n"), "\n", sep = "")
   }
-  invisible(info)
 }
-
-# ---------------------------------------------------------------------------
 
 KERAS_BACKENDS <- c("tensorflow", "jax", "torch")
 
@@ -121,9 +125,12 @@ numpy_problem <- function(numpy_version, reticulate_version = utils::packageVers
     numpy_version, reticulate_version)
 }
 
-# Everything kerasclr_sitrep() reports. `probe` is injectable for the tests.
-python_setup_info <- function(probe = probe_python) {
-  info <- list(reticulate = utils::packageVersion("reticulate"),
+# Everything kerasclr_sitrep() reports. `probe` and the reticulate version are arguments so
+# that the messages are testable without the set-up they describe.
+python_setup_info <- function(probe = probe_python,
+                              reticulate_version = utils::packageVersion("reticulate")) {
+  info <- list(reticulate = reticulate_version,
+               reticulate_python = Sys.getenv("RETICULATE_PYTHON"),
                virtualenv = tryCatch(reticulate::virtualenv_exists("r-kerasclr"), error = function(e) FALSE))
   info <- c(info, probe())
   fix <- "Run `kerasclr::install_kerasclr()` to create a Python environment for kerasclr."
