@@ -1,0 +1,533 @@
+"""The learning-rate range test (Smith 2017; fastai's ``lr_find``), for Keras 3 on any backend.
+
+``lr_range_test(model, x, y, ...)`` trains a compiled model for ``num_iter`` batches
+while the learning rate grows every batch from ``start_lr`` to ``end_lr``, records the
+true loss of every batch, its bias-corrected exponential smoothing and optionally a
+validation loss, stops early when the loss diverges, and then puts the model back
+exactly as it was (weights, optimizer state, hyperparameters; see ``kerasclr.state``).
+
+How it runs: one ``model.fit()`` call (so every input Keras accepts works: arrays,
+generators, ``PyDataset``, ``tf.data``, torch ``DataLoader``) with
+
+- the learning rate computed *inside the compiled train step* from the optimizer's
+  iteration count (``kerasclr.training.ScheduleHook``), so no per-batch Python work and
+  no JAX state sync is needed to change it;
+- a callback that reads the batch's own loss (``kerasclr.training.BatchLossReader``),
+  smooths it, checks for divergence and sets ``model.stop_training``.
+
+A grid over ``weight_decay`` and/or ``momentum`` runs one test per combination, from the
+same starting state.
+"""
+
+import itertools
+import math
+import sys
+
+import numpy as np
+
+from kerasclr import suggestions as suggestions_module
+from kerasclr import training
+from kerasclr.state import ModelState, optimizers_of
+
+STEP_MODES = ("exp", "linear")
+STOP_REASONS = {
+    "completed": "completed all {num_iter} steps",
+    "diverged": "stopped at step {steps}: the smoothed loss exceeded {threshold} x its minimum",
+    "nan": "stopped at step {steps}: the loss is NaN or infinite",
+    "exhausted": "stopped at step {steps}: the data ran out (a one-shot generator); "
+                 "pass a repeating source or lower `num_iter`",
+}
+# fit() arguments that the range test sets itself.
+_RESERVED_FIT_ARGS = ("epochs", "steps_per_epoch", "batch_size", "verbose", "validation_data",
+                      "validation_split", "validation_steps", "initial_epoch", "x", "y")
+
+
+def range_test_lr(step, start_lr, end_lr, num_iter, step_mode="exp", xp=np):
+    """The learning rate of step ``step`` (0-based) of the range test.
+
+    exp: ``start_lr * (end_lr / start_lr) ** (step / (num_iter - 1))``;
+    linear: ``start_lr + (end_lr - start_lr) * step / (num_iter - 1)``.
+    Step 0 uses ``start_lr`` and step ``num_iter - 1`` uses ``end_lr``.
+
+    Args:
+        step: step number(s), array or tensor of the namespace ``xp``.
+        xp: ``numpy`` (float64) or ``keras.ops`` (in the train step).
+    """
+    fraction = step / (num_iter - 1)
+    if step_mode == "exp":
+        return start_lr * xp.power(end_lr / start_lr, fraction)
+    return start_lr + (end_lr - start_lr) * fraction
+
+
+# --------------------------------------------------------------------------- #
+# Argument checks
+# --------------------------------------------------------------------------- #
+def _check_positive(name, value):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"Argument `{name}` must be a number. Received: {name}={value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(f"Argument `{name}` must be a finite number > 0. Received: {name}={value!r}")
+    return number
+
+
+def _check_grid(name, values):
+    if values is None:
+        return [None]
+    values = np.atleast_1d(np.asarray(values, dtype=np.float64)).tolist()
+    if not values or any((not math.isfinite(v)) or v < 0 for v in values):
+        raise ValueError(f"Argument `{name}` must be numbers >= 0. Received: {name}={values!r}")
+    if name == "momentum" and any(v >= 1 for v in values):
+        raise ValueError(f"Argument `momentum` must be numbers in [0, 1). Received: momentum={values!r}")
+    return values
+
+
+def _num_samples(x):
+    """The number of samples of array input (first leaf), or None for other sources."""
+    if x is None:
+        return None
+    if isinstance(x, dict):
+        x = next(iter(x.values()), None)
+    elif isinstance(x, (list, tuple)):
+        if not x:
+            return None
+        x = x[0]
+    shape = getattr(x, "shape", None)
+    if shape is None or len(shape) == 0 or not hasattr(x, "__array__") and not hasattr(x, "numpy"):
+        return None
+    # A tf.data.Dataset has no shape; tensors and arrays do.
+    return int(shape[0])
+
+
+def _all_leaves_samples(x):
+    if isinstance(x, dict):
+        leaves = list(x.values())
+    elif isinstance(x, (list, tuple)):
+        leaves = list(x)
+    else:
+        leaves = [x]
+    return [_num_samples(v) for v in leaves]
+
+
+def _batches_per_epoch(x, batch_size):
+    """Batches that one pass over ``x`` gives, or None when unknown (generators)."""
+    n = _num_samples(x)
+    if n is not None:
+        return math.ceil(n / batch_size)
+    if hasattr(x, "cardinality"):  # tf.data.Dataset
+        card = int(x.cardinality())
+        return card if card >= 0 else None  # -1 infinite, -2 unknown
+    try:
+        return len(x)  # PyDataset, torch DataLoader, keras Sequence
+    except TypeError:
+        return None
+
+
+def _validation_batches(validation_data, batch_size, val_batches):
+    """The first ``val_batches`` batches of the validation data, as fixed (x, y, sw) tuples."""
+    if isinstance(validation_data, (list, tuple)) and 2 <= len(validation_data) <= 3 and \
+            _num_samples(validation_data[0]) is not None:
+        xv, yv = validation_data[0], validation_data[1]
+        swv = validation_data[2] if len(validation_data) == 3 else None
+        n = _num_samples(xv)
+        if _num_samples(yv) is not None and _num_samples(yv) != n:
+            raise ValueError(
+                "Argument `validation_data` must have as many targets as inputs. "
+                f"Received: {n} inputs and {_num_samples(yv)} targets")
+
+        def cut(a, lo, hi):
+            if a is None:
+                return None
+            if isinstance(a, dict):
+                return {k: v[lo:hi] for k, v in a.items()}
+            if isinstance(a, (list, tuple)):
+                return type(a)(v[lo:hi] for v in a)
+            return a[lo:hi]
+
+        out = []
+        for b in range(min(val_batches, math.ceil(n / batch_size))):
+            lo, hi = b * batch_size, min(n, (b + 1) * batch_size)
+            out.append((cut(xv, lo, hi), cut(yv, lo, hi), cut(swv, lo, hi)))
+        return out
+    # A dataset-like source: take its first batches.
+    out = []
+    for item in validation_data:
+        if not isinstance(item, (list, tuple)):
+            raise ValueError(
+                "Argument `validation_data` must yield (x, y) or (x, y, sample_weight) batches. "
+                f"Received an item of type {type(item).__name__}")
+        item = tuple(item) + (None,) * (3 - len(item))
+        out.append(item[:3])
+        if len(out) >= val_batches:
+            break
+    if not out:
+        raise ValueError("Argument `validation_data` gave no batch.")
+    return out
+
+
+def _leading_size(a):
+    if isinstance(a, dict):
+        a = next(iter(a.values()))
+    elif isinstance(a, (list, tuple)):
+        a = a[0]
+    return int(np.shape(a)[0])
+
+
+def _validation_loss(model, batches):
+    """Mean loss over the fixed validation batches (weighted by batch size), no metric updates."""
+    import keras
+
+    if keras.backend.backend() == "jax" and getattr(model, "_jax_state", None):
+        model.jax_state_sync()  # the variables are stale mid-epoch; the loop re-reads them
+    context = _no_grad()
+    total, count = 0.0, 0
+    with context:
+        for xb, yb, swb in batches:
+            y_pred = model(xb, training=False)
+            loss = model.compute_loss(x=xb, y=yb, y_pred=y_pred, sample_weight=swb, training=False)
+            size = _leading_size(xb)
+            total += float(keras.ops.convert_to_numpy(loss)) * size
+            count += size
+    return total / count
+
+
+def _no_grad():
+    import contextlib
+
+    import keras
+
+    if keras.backend.backend() == "torch":
+        import torch
+
+        return torch.no_grad()
+    return contextlib.nullcontext()
+
+
+# --------------------------------------------------------------------------- #
+# The callback that records and stops
+# --------------------------------------------------------------------------- #
+def _callback_class():
+    import keras
+
+    class RangeTestRecorder(keras.callbacks.Callback):
+        """Records lr, batch loss, smoothed loss (and validation loss); stops at divergence."""
+
+        def __init__(self, lrs, num_iter, smooth, diverge_threshold, state, val_batches=None,
+                     progbar=None):
+            super().__init__()
+            self.lrs = lrs
+            self.num_iter = num_iter
+            self.smooth = smooth
+            self.diverge_threshold = diverge_threshold
+            self.state = state
+            self.val_batches = val_batches
+            self.progbar = progbar
+            self.records = {"lr": [], "loss": [], "smoothed_loss": []}
+            if val_batches is not None:
+                self.records["val_loss"] = []
+            self.stop_reason = None
+            self._avg = 0.0
+            self._best = math.inf
+            self._reader = None
+
+        def on_train_begin(self, logs=None):
+            # fit() has built the model and the optimizer: snapshot what is new.
+            self.state.capture_new_variables()
+            self._reader = training.BatchLossReader(self.model)
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._reader.on_epoch_begin()
+
+        def on_train_batch_end(self, batch, logs=None):
+            step = len(self.records["loss"])
+            if step >= self.num_iter:  # already stopped
+                self.model.stop_training = True
+                return
+            loss = self._reader.batch_loss(logs)
+            # fastai / pytorch-lr-finder: exponential moving average, bias-corrected.
+            self._avg = self.smooth * self._avg + (1.0 - self.smooth) * loss
+            smoothed = self._avg / (1.0 - self.smooth ** (step + 1))
+            self.records["lr"].append(float(self.lrs[step]))
+            self.records["loss"].append(loss)
+            self.records["smoothed_loss"].append(smoothed)
+            values = [("lr", float(self.lrs[step])), ("loss", smoothed)]
+            if self.val_batches is not None:
+                val = _validation_loss(self.model, self.val_batches)
+                self.records["val_loss"].append(val)
+                values.append(("val_loss", val))
+            if self.progbar is not None:
+                self.progbar.update(step + 1, values=values, finalize=False)
+            if not (math.isfinite(loss) and math.isfinite(smoothed)):
+                self._stop("nan")
+                return
+            if smoothed < self._best:
+                self._best = smoothed
+            if self._best > 0 and smoothed > self.diverge_threshold * self._best:
+                self._stop("diverged")
+                return
+            if step + 1 >= self.num_iter:
+                self._stop("completed")
+
+        def _stop(self, reason):
+            self.stop_reason = reason
+            self.model.stop_training = True
+
+    return RangeTestRecorder
+
+
+# --------------------------------------------------------------------------- #
+# The test
+# --------------------------------------------------------------------------- #
+def lr_range_test(model, x, y=None, start_lr=1e-7, end_lr=10.0, num_iter=100, step_mode="exp",
+                  batch_size=32, validation_data=None, diverge_threshold=5.0, smooth=0.98,
+                  weight_decay=None, momentum=None, restore=True, verbose=True, val_batches=2,
+                  **fit_kwargs):
+    """Runs the learning-rate range test on a compiled Keras model and restores it.
+
+    The learning rate of step ``i`` is ``range_test_lr(i, ...)`` (exponential or linear
+    from ``start_lr`` to ``end_lr`` over ``num_iter`` steps). Every step records the
+    learning rate, the loss of that batch, the smoothed loss
+    ``avg_i / (1 - smooth ** (i + 1))`` with ``avg_i = smooth * avg_{i-1} + (1 - smooth) * loss_i``
+    and, with ``validation_data``, the loss on its first ``val_batches`` batches. The
+    test stops early when the loss is NaN/infinite or the smoothed loss exceeds
+    ``diverge_threshold`` times its minimum so far.
+
+    Args:
+        model: a compiled Keras 3 model.
+        x, y: training data, anything ``model.fit()`` accepts. Sources with fewer
+            than ``num_iter`` batches are cycled (more epochs); a one-shot generator
+            that runs out ends the test ("exhausted").
+        start_lr, end_lr: the first and last learning rate (``0 < start_lr < end_lr``).
+        num_iter: the number of steps (>= 5).
+        step_mode: ``"exp"`` or ``"linear"`` growth.
+        batch_size: for array input.
+        validation_data: ``(x_val, y_val)`` or a dataset; its first ``val_batches``
+            batches are evaluated after every step (bounded cost).
+        diverge_threshold: stop when smoothed loss > this x the best smoothed loss.
+        smooth: the smoothing factor beta in ``[0, 1)`` (0: no smoothing).
+        weight_decay: None, or values of ``optimizer.weight_decay`` (Keras 3's decoupled
+            weight decay, applied by every built-in optimizer as
+            ``w -= lr * weight_decay * w``); one test per value.
+        momentum: None, or values of the optimizer's momentum (``momentum`` for SGD
+            and RMSprop, ``beta_1`` for the Adam family); one test per value.
+        restore: put the weights and optimizer state back afterwards (the
+            hyperparameters we change are always put back, and everything is restored
+            after an error or an interrupt).
+        verbose: show a progress bar.
+        val_batches: how many validation batches to evaluate per step.
+        **fit_kwargs: passed on to ``model.fit()`` (e.g. ``shuffle``, ``class_weight``).
+
+    Returns:
+        A dict: ``history`` (columns ``lr``, ``loss``, ``smoothed_loss`` [, ``val_loss``,
+        ``weight_decay``, ``momentum``]), ``runs`` (per grid value: hyperparameters,
+        ``steps``, ``stop_reason``, ``message``, ``suggestions``, ``lr_range``),
+        ``suggestions`` and ``lr_range`` of the best run (lowest minimum smoothed
+        loss, or validation loss when given), and ``best_run``.
+    """
+    import keras
+
+    # ---- arguments, all checked before anything is trained ----
+    if not hasattr(model, "fit") or not hasattr(model, "optimizer"):
+        raise ValueError(f"Argument `model` must be a Keras model. Received: model={type(model).__name__}")
+    if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
+        raise ValueError("Argument `model` must be compiled (call `model.compile(optimizer, loss)` first).")
+    start_lr = _check_positive("start_lr", start_lr)
+    end_lr = _check_positive("end_lr", end_lr)
+    if start_lr >= end_lr:
+        raise ValueError(
+            f"Argument `start_lr` must be < end_lr. Received: start_lr={start_lr}, end_lr={end_lr}")
+    if int(num_iter) != num_iter or num_iter < 5:
+        raise ValueError(f"Argument `num_iter` must be a whole number >= 5. Received: num_iter={num_iter}")
+    num_iter = int(num_iter)
+    if step_mode not in STEP_MODES:
+        raise ValueError(f"Argument `step_mode` must be one of {list(STEP_MODES)}. Received: step_mode={step_mode!r}")
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"Argument `batch_size` must be a whole number >= 1. Received: batch_size={batch_size}")
+    batch_size = int(batch_size)
+    diverge_threshold = _check_positive("diverge_threshold", diverge_threshold)
+    if diverge_threshold <= 1:
+        raise ValueError(
+            f"Argument `diverge_threshold` must be > 1. Received: diverge_threshold={diverge_threshold}")
+    smooth = float(smooth)
+    if not (0 <= smooth < 1):
+        raise ValueError(f"Argument `smooth` must be in [0, 1). Received: smooth={smooth}")
+    if int(val_batches) != val_batches or val_batches < 1:
+        raise ValueError(f"Argument `val_batches` must be a whole number >= 1. Received: val_batches={val_batches}")
+    bad = sorted(set(fit_kwargs) & set(_RESERVED_FIT_ARGS))
+    if bad:
+        raise ValueError(f"Argument `{bad[0]}` is set by the range test and cannot be passed to fit().")
+    if x is None:
+        raise ValueError("Argument `x` must be training data. Received: x=None")
+    sizes = [n for n in _all_leaves_samples(x) + (_all_leaves_samples(y) if y is not None else []) if n is not None]
+    if len(set(sizes)) > 1:
+        raise ValueError(
+            "Arguments `x` and `y` must have the same number of samples. "
+            f"Received: {sorted(set(sizes))}")
+    wd_grid = _check_grid("weight_decay", weight_decay)
+    mom_grid = _check_grid("momentum", momentum)
+
+    optimizer = training.inner_optimizer(model.optimizer)
+    if weight_decay is not None and not hasattr(optimizer, "weight_decay"):
+        raise ValueError(
+            f"Argument `weight_decay`: the optimizer {type(optimizer).__name__} has no "
+            "`weight_decay` (Keras 3 optimizers all do). Use a Keras 3 optimizer, or add "
+            "L2 regularizers to the layers instead.")
+    momentum_name = None
+    if momentum is not None:
+        momentum_name = training.momentum_attribute(optimizer)
+        if momentum_name is None:
+            raise ValueError(
+                f"Argument `momentum`: the optimizer {type(optimizer).__name__} has no momentum "
+                "(supported: SGD and RMSprop `momentum`, the Adam family and Lion `beta_1`).")
+        if momentum_name == "momentum" and optimizer.built and float(optimizer.momentum) == 0 \
+                and any(m > 0 for m in mom_grid):
+            raise ValueError(
+                f"Argument `momentum`: the optimizer {type(optimizer).__name__} was built with "
+                "momentum=0 and has no momentum buffers. Compile the model with a momentum > 0 "
+                "(e.g. `SGD(momentum=0.9)`) to test momentum values.")
+
+    nb = _batches_per_epoch(x, batch_size)
+    if nb is not None and nb < 1:
+        raise ValueError("Argument `x` must give at least one batch. Received an empty data source.")
+    if nb is not None:
+        fit_plan = dict(epochs=math.ceil(num_iter / nb))
+    else:
+        fit_plan = dict(epochs=1, steps_per_epoch=num_iter)
+    if _num_samples(x) is not None:
+        fit_plan["batch_size"] = batch_size
+    val_data = None
+    if validation_data is not None:
+        val_data = _validation_batches(validation_data, batch_size, int(val_batches))
+
+    lrs = range_test_lr(np.arange(num_iter, dtype=np.float64), start_lr, end_lr, num_iter, step_mode)
+    grid = list(itertools.product(wd_grid, mom_grid))
+
+    # ---- the runs ----
+    state = ModelState.capture(model)
+    runs, columns = [], {}
+    user_callbacks = list(fit_kwargs.pop("callbacks", None) or [])
+    completed = False
+    try:
+        for run_index, (wd, mom) in enumerate(grid):
+            if run_index > 0:
+                state.restore()  # the same starting point for every grid value
+            if wd is not None:
+                optimizer.weight_decay = wd
+            if mom is not None:
+                setattr(optimizer, momentum_name, mom)
+            # A fresh trace: hyperparameters are Python constants in the compiled step.
+            model.steps_per_execution = 1
+            _forget_compiled_steps(model)
+            label = _run_label(wd, mom)
+            progbar = None
+            if verbose:
+                if label:
+                    print(f"lr range test [{label}]", file=sys.stdout)
+                progbar = keras.utils.Progbar(num_iter, stateful_metrics=["lr", "loss", "val_loss"])
+            recorder = _callback_class()(lrs, num_iter, smooth, diverge_threshold, state, val_data, progbar)
+            iteration0 = float(training.optimizer_step(model))
+
+            def lr_fn(iterations, xp, _i0=iteration0):
+                step = xp.minimum(xp.maximum(iterations - _i0, 0.0), float(num_iter - 1))
+                return range_test_lr(step, start_lr, end_lr, num_iter, step_mode, xp=xp)
+
+            hook = training.ScheduleHook(model, lr_fn=lr_fn)
+            _install_hook(hook, optimizer)
+            try:
+                model.fit(x, y, verbose=0, callbacks=[recorder] + user_callbacks, **fit_plan, **fit_kwargs)
+            finally:
+                hook.remove()
+            steps = len(recorder.records["loss"])
+            reason = recorder.stop_reason or ("exhausted" if steps < num_iter else "completed")
+            if progbar is not None:
+                progbar.update(steps, finalize=True)
+            message = STOP_REASONS[reason].format(num_iter=num_iter, steps=steps, threshold=diverge_threshold)
+            if verbose and reason != "completed":
+                print(f"lr range test {message}.", file=sys.stdout)
+            run_suggestions = suggestions_module.suggest(
+                recorder.records["lr"], recorder.records["smoothed_loss"], num_iter=num_iter)
+            runs.append(dict(
+                weight_decay=wd, momentum=mom, steps=steps, stop_reason=reason, message=message,
+                suggestions=run_suggestions,
+                lr_range=list(suggestions_module.clr_range(run_suggestions)),
+                score=_run_score(recorder.records)))
+            for key, values in recorder.records.items():
+                columns.setdefault(key, []).extend(values)
+            if weight_decay is not None:
+                columns.setdefault("weight_decay", []).extend([wd] * steps)
+            if momentum is not None:
+                columns.setdefault("momentum", []).extend([mom] * steps)
+        completed = True
+    finally:
+        # Always the hyperparameters; the variables unless restore=False after a clean run.
+        state.restore(variables=restore or not completed)
+        _forget_compiled_steps(model, keep_function=True)
+
+    best = min(range(len(runs)), key=lambda i: runs[i]["score"])
+    return dict(
+        history=columns,
+        runs=runs,
+        best_run=best,
+        suggestions=runs[best]["suggestions"],
+        lr_range=runs[best]["lr_range"],
+        settings=dict(start_lr=start_lr, end_lr=end_lr, num_iter=num_iter, step_mode=step_mode,
+                      diverge_threshold=diverge_threshold, smooth=smooth, batch_size=batch_size,
+                      backend=keras.backend.backend()),
+    )
+
+
+def _forget_compiled_steps(model, keep_function=False):
+    """Makes the next ``fit()`` trace its train step again.
+
+    Hyperparameters (weight decay, momentum, the learning-rate hook) are Python
+    constants in the traced step. A new ``train_function`` is enough on TensorFlow
+    and PyTorch. On JAX, Keras jits the same bound method ``model.train_step`` every
+    time, and while an older jitted train function is still alive (we keep the
+    user's one to restore it) a new ``jax.jit`` reuses its trace, with the old
+    constants. So on JAX the trace caches are cleared.
+
+    Args:
+        keep_function: keep ``model.train_function`` (when it was just restored to
+            the user's own, which must retrace with the restored hyperparameters).
+    """
+    import keras
+
+    if not keep_function:
+        model.train_function = None
+    if keras.backend.backend() == "jax":
+        import jax
+
+        jax.clear_caches()
+
+
+def _install_hook(hook, optimizer):
+    """Installs the learning-rate hook, also over an optimizer whose lr is a schedule.
+
+    ``ScheduleHook`` refuses optimizers with a ``LearningRateSchedule`` (a callback
+    and a schedule would fight); the range test overrides the learning rate
+    completely, so a stand-in variable is put in ``_learning_rate`` for the duration
+    (``ModelState.restore`` puts the schedule back).
+    """
+    import keras
+
+    if not hasattr(vars(optimizer).get("_learning_rate"), "assign"):
+        stand_in = keras.Variable(0.0, dtype="float32", trainable=False, name="range_test_lr")
+        object.__setattr__(optimizer, "_learning_rate", stand_in)
+    hook.install()
+
+
+def _run_score(records):
+    """Lower is better: the minimum validation loss, else the minimum smoothed loss."""
+    values = np.asarray(records.get("val_loss") or records["smoothed_loss"], dtype=np.float64)
+    values = values[np.isfinite(values)]
+    return float(values.min()) if values.size else math.inf
+
+
+def _run_label(wd, mom):
+    parts = []
+    if wd is not None:
+        parts.append(f"weight_decay={wd:g}")
+    if mom is not None:
+        parts.append(f"momentum={mom:g}")
+    return ", ".join(parts)
