@@ -134,9 +134,13 @@ check_function <- function(x, name, null_ok = TRUE) {
 check_iterations <- function(x, name = "iteration") {
   if (!is.numeric(x) || length(x) == 0) arg_error(name, "a non-empty numeric vector", x)
   if (anyNA(x)) stop(sprintf("`%s` must not contain NA values.", name), call. = FALSE)
-  if (any(!is.finite(x))) stop(sprintf("`%s` must contain only finite values.", name), call. = FALSE)
-  if (any(x < 0)) {
-    stop(sprintf("`%s` must be >= 0 (0-based training steps), not %s.", name, format(min(x))),
+  # min() and max() scan without allocating (is.finite(x) would allocate a vector of n).
+  lowest <- min(x)
+  if (!is.finite(lowest) || !is.finite(max(x))) {
+    stop(sprintf("`%s` must contain only finite values.", name), call. = FALSE)
+  }
+  if (lowest < 0) {
+    stop(sprintf("`%s` must be >= 0 (0-based training steps), not %s.", name, format(lowest)),
          call. = FALSE)
   }
   invisible(x)

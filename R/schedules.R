@@ -514,20 +514,45 @@ policies_py <- function() {
   .kerasclr$policies_raw
 }
 
-# A 1-d double array: reticulate hands it to NumPy without a copy (a plain vector would
-# become a Python list, element by element).
+# A 1-d array: reticulate hands an R array to NumPy without a copy (a plain vector would
+# become a Python list, element by element). Integers stay integers (no R-side copy).
 as_py_array <- function(x) {
-  x <- as.double(x)
+  if (!is.integer(x)) x <- as.double(x)
   dim(x) <- length(x)
   x
 }
 
-# Evaluates a policy call (an unconverted NumPy result) and returns a plain double vector.
+# Evaluates a policy call (an unconverted NumPy array of n values) and returns it as a
+# plain double vector. NumPy copies the values straight into a new R vector, which saves
+# reticulate's conversion of the result (about half the time for 1e4 values).
 py_vector <- function(expr, n) {
-  values <- py_call(reticulate::py_to_r(expr))
-  dim(values) <- NULL
-  if (length(values) == 1 && n != 1) values <- rep(values, n)
-  values
+  out <- numeric(n)
+  dim(out) <- n
+  copied <- py_call(copy_into_r()(out, expr))
+  if (!isTRUE(copied)) out <- copied  # reticulate copied `out`: use the converted values
+  dim(out) <- NULL
+  out
+}
+
+# A Python function that writes `values` into the memory of the R double array `out`,
+# which reticulate shares with NumPy as a read-only array. It only does so when `out`
+# really is R's memory (a NumPy view of foreign data); else it returns the values.
+copy_into_r <- function() {
+  if (is.null(.kerasclr$copy_into_r)) {
+    code <- paste(
+      "def copy_into_r(out, values):",
+      "    import ctypes",
+      "    import numpy as np",
+      "    if out.flags.owndata or out.base is None or out.dtype != np.float64:",
+      "        return np.asarray(values, dtype=np.float64)",
+      "    pointer = ctypes.cast(out.__array_interface__['data'][0], ctypes.POINTER(ctypes.c_double))",
+      "    np.copyto(np.ctypeslib.as_array(pointer, shape=out.shape), values)",
+      "    return True",
+      sep = "\n"
+    )
+    .kerasclr$copy_into_r <- reticulate::py_run_string(code, local = TRUE)$copy_into_r
+  }
+  .kerasclr$copy_into_r
 }
 
 new_schedule <- function(lr, iteration, policy, momentum = NULL) {

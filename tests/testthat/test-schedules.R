@@ -266,7 +266,9 @@ test_that("print() summarises a schedule", {
   expect_snapshot(print(cyclic_lr(0:999, base_lr = 1e-4, max_lr = 1e-2, step_size = 250)))
   expect_snapshot(print(one_cycle_lr(1000, max_lr = 0.01)))
   lr <- cyclic_lr(0:9)
-  expect_invisible(print(lr))
+  output <- utils::capture.output(result <- withVisible(print(lr)))
+  expect_false(result$visible)
+  expect_identical(result$value, lr)
 })
 
 test_that("plot() draws the schedule, and the momentum on a second panel", {
@@ -281,4 +283,20 @@ test_that("plot() draws the schedule, and the momentum on a second panel", {
   grDevices::dev.off()
   expect_gt(file.size(file), 1000)
   expect_snapshot(error = TRUE, plot(lr, log = "x"))
+})
+
+test_that("results are copied into R memory only when NumPy really shares it", {
+  skip_if_no_python()
+  np <- reticulate::import("numpy", convert = FALSE)
+  copy_into_r <- kerasclr:::copy_into_r()
+  shared <- array(0, 3)
+  expect_true(copy_into_r(shared, np$array(c(1, 2, 3))))
+  expect_equal(as.numeric(shared), c(1, 2, 3))
+  # An array that NumPy owns (as if reticulate had copied the R vector): values returned.
+  expect_equal(as.numeric(copy_into_r(np$zeros(3L), np$array(c(4, 5, 6)))), c(4, 5, 6))
+  # The R vectors that cyclic_lr() returns are fresh: no aliasing between calls.
+  a <- cyclic_lr(0:4, step_size = 2)
+  b <- cyclic_lr(0:4, step_size = 4)
+  expect_false(identical(as.numeric(a), as.numeric(b)))
+  expect_equal(as.numeric(a), c(0.001, 0.0035, 0.006, 0.0035, 0.001))
 })
