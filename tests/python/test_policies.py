@@ -49,7 +49,7 @@ def paper_clr(iterations, base_lr, max_lr, step_size, mode, gamma=1.0):
 @pytest.mark.parametrize("step_size", [1, 7, 250, 2000])
 def test_cyclic_lr_is_the_paper_formula(mode, step_size):
     iterations = np.arange(20_000)
-    kwargs = dict(base_lr=0.001, max_lr=0.006, step_size=step_size, mode=mode, gamma=0.99994)
+    kwargs = {"base_lr": 0.001, "max_lr": 0.006, "step_size": step_size, "mode": mode, "gamma": 0.99994}
     with np.errstate(over="ignore"):  # 2.0**(cycle - 1) overflows after 1024 cycles: 1/inf = 0
         expected = paper_clr(iterations, **kwargs)
     got = cyclic_lr(iterations, **kwargs)
@@ -62,8 +62,13 @@ def test_cyclic_lr_is_the_paper_formula(mode, step_size):
 def test_cyclic_lr_landmarks():
     # Values that follow from the definition without any formula: start at base_lr,
     # peak at max_lr after step_size steps, back at base_lr after a full cycle.
-    lr = cyclic_lr(np.array([0, 1000, 2000, 3000, 4000, 6000]), base_lr=0.001, max_lr=0.006,
-                   step_size=2000, mode="triangular2")
+    lr = cyclic_lr(
+        np.array([0, 1000, 2000, 3000, 4000, 6000]),
+        base_lr=0.001,
+        max_lr=0.006,
+        step_size=2000,
+        mode="triangular2",
+    )
     np.testing.assert_allclose(lr, [0.001, 0.0035, 0.006, 0.0035, 0.001, 0.0035], rtol=1e-15)
 
 
@@ -100,7 +105,14 @@ CYCLE_SIZES = {"symmetric": (250, None), "asymmetric": (150, 450), "short-down":
 def test_cyclic_lr_and_momentum_equal_torch(mode, gamma, sizes):
     up, down = CYCLE_SIZES[sizes]
     n = 6000
-    cycle = dict(base_lr=0.001, max_lr=0.1, step_size_up=up, step_size_down=down, mode=mode, gamma=gamma)
+    cycle = {
+        "base_lr": 0.001,
+        "max_lr": 0.1,
+        "step_size_up": up,
+        "step_size_down": down,
+        "mode": mode,
+        "gamma": gamma,
+    }
     expected_lr, expected_momentum = torch_cyclic(n, base_momentum=0.8, max_momentum=0.9, **cycle)
     iterations = np.arange(n)
     lr = cyclic_lr(iterations, **cycle)
@@ -111,14 +123,21 @@ def test_cyclic_lr_and_momentum_equal_torch(mode, gamma, sizes):
     assert expected_lr.max() - expected_lr.min() > 0.04
 
 
-@pytest.mark.parametrize("scale_fn, scale_mode", [(_sinus_of_cycle, "cycle"),
-                                                  (_decay_of_iterations, "iterations")])
+@pytest.mark.parametrize(
+    "scale_fn, scale_mode", [(_sinus_of_cycle, "cycle"), (_decay_of_iterations, "iterations")]
+)
 @pytest.mark.parametrize("sizes", ["symmetric", "asymmetric"])
 def test_custom_scale_fn_equals_torch(scale_fn, scale_mode, sizes):
     up, down = CYCLE_SIZES[sizes]
     n = 5000
-    cycle = dict(base_lr=0.001, max_lr=0.006, step_size_up=up, step_size_down=down,
-                 scale_fn=scale_fn, scale_mode=scale_mode)
+    cycle = {
+        "base_lr": 0.001,
+        "max_lr": 0.006,
+        "step_size_up": up,
+        "step_size_down": down,
+        "scale_fn": scale_fn,
+        "scale_mode": scale_mode,
+    }
     expected_lr, expected_momentum = torch_cyclic(n, base_momentum=0.85, max_momentum=0.95, **cycle)
     lr = cyclic_lr(np.arange(n), **cycle)
     momentum = cyclic_momentum(np.arange(n), base_momentum=0.85, max_momentum=0.95, **cycle)
@@ -140,8 +159,9 @@ def torch_one_cycle(total_steps, max_lr, **kwargs):
     """lr and momentum of PyTorch's OneCycleLR at steps 0 .. total_steps - 1."""
     param = torch.nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.SGD([param], lr=max_lr, momentum=0.9)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=total_steps,
-                                                    cycle_momentum=True, **kwargs)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=max_lr, total_steps=total_steps, cycle_momentum=True, **kwargs
+    )
     lrs, momenta = [], []
     for step in range(total_steps):
         lrs.append(optimizer.param_groups[0]["lr"])
@@ -153,16 +173,23 @@ def torch_one_cycle(total_steps, max_lr, **kwargs):
 
 
 ONE_CYCLE_OPTIONS = {
-    "defaults": dict(),
-    "pct_start=0.1": dict(pct_start=0.1),
-    "pct_start=0.45": dict(pct_start=0.45),
-    "div_factors": dict(div_factor=10.0, final_div_factor=100.0),
-    "linear": dict(anneal_strategy="linear"),
-    "three_phase": dict(three_phase=True),
-    "three_phase linear": dict(three_phase=True, anneal_strategy="linear", pct_start=0.4),
-    "momentum range": dict(base_momentum=0.7, max_momentum=0.99),
-    "everything": dict(pct_start=0.2, div_factor=5.0, final_div_factor=1e3, anneal_strategy="linear",
-                       three_phase=True, base_momentum=0.8, max_momentum=0.9),
+    "defaults": {},
+    "pct_start=0.1": {"pct_start": 0.1},
+    "pct_start=0.45": {"pct_start": 0.45},
+    "div_factors": {"div_factor": 10.0, "final_div_factor": 100.0},
+    "linear": {"anneal_strategy": "linear"},
+    "three_phase": {"three_phase": True},
+    "three_phase linear": {"three_phase": True, "anneal_strategy": "linear", "pct_start": 0.4},
+    "momentum range": {"base_momentum": 0.7, "max_momentum": 0.99},
+    "everything": {
+        "pct_start": 0.2,
+        "div_factor": 5.0,
+        "final_div_factor": 1e3,
+        "anneal_strategy": "linear",
+        "three_phase": True,
+        "base_momentum": 0.8,
+        "max_momentum": 0.9,
+    },
 }
 
 
@@ -206,8 +233,11 @@ def fastai_sched_cos(start, end, pos):
 def fastai_combined_cos(pct, start, middle, end, pos):
     # combine_scheds([pct, 1-pct], [SchedCos(start, middle), SchedCos(middle, end)]):
     # each phase sees the fraction of itself done; pos = train_iter / total_iters.
-    return np.where(pos < pct, fastai_sched_cos(start, middle, pos / pct),
-                    fastai_sched_cos(middle, end, (pos - pct) / (1 - pct)))
+    return np.where(
+        pos < pct,
+        fastai_sched_cos(start, middle, pos / pct),
+        fastai_sched_cos(middle, end, (pos - pct) / (1 - pct)),
+    )
 
 
 @pytest.mark.parametrize("total_steps", [100, 1000, 10_000])
@@ -265,7 +295,7 @@ def test_tail_divides_the_last_steps_of_each_cycle(tail, sizes, mode):
     up, down = sizes
     cycle_length = up + (down or up)
     iterations = np.arange(10 * cycle_length)
-    kwargs = dict(base_lr=0.001, max_lr=0.006, step_size_up=up, step_size_down=down, mode=mode)
+    kwargs = {"base_lr": 0.001, "max_lr": 0.006, "step_size_up": up, "step_size_down": down, "mode": mode}
     plain = cyclic_lr(iterations, **kwargs)
     tailed = cyclic_lr(iterations, tail=tail, **kwargs)
 
@@ -281,24 +311,30 @@ def test_tail_divides_the_last_steps_of_each_cycle(tail, sizes, mode):
 @pytest.mark.parametrize("tail", [1, 30])
 def test_tail_scope_schedule_only_divides_the_end(tail):
     iterations = np.arange(1000)
-    kwargs = dict(base_lr=0.001, max_lr=0.006, step_size=60)
+    kwargs = {"base_lr": 0.001, "max_lr": 0.006, "step_size": 60}
     plain = cyclic_lr(iterations, **kwargs)
     tailed = cyclic_lr(iterations, tail=tail, tail_scope="schedule", total_iterations=1000, **kwargs)
     np.testing.assert_array_equal(tailed[: 1000 - tail], plain[: 1000 - tail])
-    np.testing.assert_allclose(plain[1000 - tail:] / tailed[1000 - tail:], reference_divisors(tail), rtol=1e-14)
+    np.testing.assert_allclose(
+        plain[1000 - tail :] / tailed[1000 - tail :], reference_divisors(tail), rtol=1e-14
+    )
     # Past total_iterations the last divisor is kept.
     later = np.arange(1000, 1200)
-    np.testing.assert_allclose(cyclic_lr(later, **kwargs) / cyclic_lr(later, tail=tail, tail_scope="schedule",
-                                                                       total_iterations=1000, **kwargs),
-                               reference_divisors(tail)[-1], rtol=1e-14)
+    np.testing.assert_allclose(
+        cyclic_lr(later, **kwargs)
+        / cyclic_lr(later, tail=tail, tail_scope="schedule", total_iterations=1000, **kwargs),
+        reference_divisors(tail)[-1],
+        rtol=1e-14,
+    )
 
 
 def test_custom_tail_divisor():
     iterations = np.arange(800)
-    kwargs = dict(base_lr=0.01, max_lr=0.1, step_size=100)
+    kwargs = {"base_lr": 0.01, "max_lr": 0.1, "step_size": 100}
     ratio = cyclic_lr(iterations, **kwargs) / cyclic_lr(iterations, tail=5, tail_divisor=(2.0, 1.5), **kwargs)
-    np.testing.assert_allclose(ratio.reshape(4, 200)[:, -5:], np.tile(reference_divisors(5, 2.0, 1.5), (4, 1)),
-                               rtol=1e-14)
+    np.testing.assert_allclose(
+        ratio.reshape(4, 200)[:, -5:], np.tile(reference_divisors(5, 2.0, 1.5), (4, 1)), rtol=1e-14
+    )
     np.testing.assert_array_equal(ratio.reshape(4, 200)[:, :-5], 1.0)
 
 
@@ -315,29 +351,29 @@ def test_tail_is_applied_to_the_base_lr_too():
 # Argument checks
 # --------------------------------------------------------------------------- #
 CYCLIC_BAD_ARGS = [
-    (dict(base_lr=-1), "base_lr"),
-    (dict(base_lr="a"), "base_lr"),
-    (dict(max_lr=-1), "max_lr"),
-    (dict(base_lr=0.01, max_lr=0.001), "max_lr"),
-    (dict(max_lr=float("inf")), "max_lr"),
-    (dict(step_size=0), "step_size"),
-    (dict(step_size=float("nan")), "step_size"),
-    (dict(step_size=None), "step_size"),
-    (dict(step_size_up=-3), "step_size_up"),
-    (dict(step_size_down=0), "step_size_down"),
-    (dict(mode="triangle"), "mode"),
-    (dict(gamma=0), "gamma"),
-    (dict(scale_fn=2.0), "scale_fn"),
-    (dict(scale_mode="epochs"), "scale_mode"),
-    (dict(tail=-1), "tail"),
-    (dict(tail=2.5), "tail"),
-    (dict(step_size=10, tail=21), "tail"),
-    (dict(tail=3, tail_scope="end"), "tail_scope"),
-    (dict(tail=3, tail_scope="schedule"), "total_iterations"),
-    (dict(total_iterations=0), "total_iterations"),
-    (dict(tail=3, tail_divisor=(1.1,)), "tail_divisor"),
-    (dict(tail=3, tail_divisor=1.1), "tail_divisor"),
-    (dict(tail=3, tail_divisor=(1.1, -2)), "tail_divisor"),
+    ({"base_lr": -1}, "base_lr"),
+    ({"base_lr": "a"}, "base_lr"),
+    ({"max_lr": -1}, "max_lr"),
+    ({"base_lr": 0.01, "max_lr": 0.001}, "max_lr"),
+    ({"max_lr": float("inf")}, "max_lr"),
+    ({"step_size": 0}, "step_size"),
+    ({"step_size": float("nan")}, "step_size"),
+    ({"step_size": None}, "step_size"),
+    ({"step_size_up": -3}, "step_size_up"),
+    ({"step_size_down": 0}, "step_size_down"),
+    ({"mode": "triangle"}, "mode"),
+    ({"gamma": 0}, "gamma"),
+    ({"scale_fn": 2.0}, "scale_fn"),
+    ({"scale_mode": "epochs"}, "scale_mode"),
+    ({"tail": -1}, "tail"),
+    ({"tail": 2.5}, "tail"),
+    ({"step_size": 10, "tail": 21}, "tail"),
+    ({"tail": 3, "tail_scope": "end"}, "tail_scope"),
+    ({"tail": 3, "tail_scope": "schedule"}, "total_iterations"),
+    ({"total_iterations": 0}, "total_iterations"),
+    ({"tail": 3, "tail_divisor": (1.1,)}, "tail_divisor"),
+    ({"tail": 3, "tail_divisor": 1.1}, "tail_divisor"),
+    ({"tail": 3, "tail_divisor": (1.1, -2)}, "tail_divisor"),
 ]
 
 
@@ -345,8 +381,9 @@ def _raises_naming(name):
     return pytest.raises(ValueError, match=rf"`{re.escape(name)}(\[\d\])?`")
 
 
-@pytest.mark.parametrize("kwargs, name", CYCLIC_BAD_ARGS, ids=[f"{n}-{i}" for i, (_, n) in
-                                                              enumerate(CYCLIC_BAD_ARGS)])
+@pytest.mark.parametrize(
+    "kwargs, name", CYCLIC_BAD_ARGS, ids=[f"{n}-{i}" for i, (_, n) in enumerate(CYCLIC_BAD_ARGS)]
+)
 def test_cyclic_lr_bad_arguments_name_the_argument(kwargs, name):
     with _raises_naming(name):
         cyclic_lr(np.arange(10), **kwargs)
@@ -360,40 +397,44 @@ def test_bad_iterations(iterations):
         one_cycle_lr(np.array(iterations, dtype=float), 100, 0.1)
 
 
-@pytest.mark.parametrize("kwargs, name", [
-    (dict(base_momentum=1.5), "base_momentum"),
-    (dict(max_momentum=-0.1), "max_momentum"),
-    (dict(base_momentum=0.9, max_momentum=0.8), "max_momentum"),
-    (dict(step_size=-1), "step_size"),
-])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"base_momentum": 1.5}, "base_momentum"),
+        ({"max_momentum": -0.1}, "max_momentum"),
+        ({"base_momentum": 0.9, "max_momentum": 0.8}, "max_momentum"),
+        ({"step_size": -1}, "step_size"),
+    ],
+)
 def test_cyclic_momentum_bad_arguments(kwargs, name):
     with _raises_naming(name):
         cyclic_momentum(np.arange(10), **kwargs)
 
 
 ONE_CYCLE_BAD_ARGS = [
-    (dict(total_steps=1), "total_steps"),
-    (dict(total_steps=100.5), "total_steps"),
-    (dict(total_steps=-5), "total_steps"),
-    (dict(max_lr=0), "max_lr"),
-    (dict(max_lr="big"), "max_lr"),
-    (dict(pct_start=1.5), "pct_start"),
-    (dict(pct_start=0), "pct_start"),
-    (dict(pct_start=0.005), "pct_start"),  # warm-up of 0 steps with total_steps=100
-    (dict(pct_start=0.5, three_phase=True), "pct_start"),  # no room for the last phase
-    (dict(pct_start=1.0), "pct_start"),  # no annealing phase left
-    (dict(div_factor=0), "div_factor"),
-    (dict(final_div_factor=-1), "final_div_factor"),
-    (dict(anneal_strategy="cosine"), "anneal_strategy"),
-    (dict(base_momentum=2), "base_momentum"),
-    (dict(max_momentum=-1), "max_momentum"),
+    ({"total_steps": 1}, "total_steps"),
+    ({"total_steps": 100.5}, "total_steps"),
+    ({"total_steps": -5}, "total_steps"),
+    ({"max_lr": 0}, "max_lr"),
+    ({"max_lr": "big"}, "max_lr"),
+    ({"pct_start": 1.5}, "pct_start"),
+    ({"pct_start": 0}, "pct_start"),
+    ({"pct_start": 0.005}, "pct_start"),  # warm-up of 0 steps with total_steps=100
+    ({"pct_start": 0.5, "three_phase": True}, "pct_start"),  # no room for the last phase
+    ({"pct_start": 1.0}, "pct_start"),  # no annealing phase left
+    ({"div_factor": 0}, "div_factor"),
+    ({"final_div_factor": -1}, "final_div_factor"),
+    ({"anneal_strategy": "cosine"}, "anneal_strategy"),
+    ({"base_momentum": 2}, "base_momentum"),
+    ({"max_momentum": -1}, "max_momentum"),
 ]
 
 
-@pytest.mark.parametrize("kwargs, name", ONE_CYCLE_BAD_ARGS, ids=[f"{n}-{i}" for i, (_, n) in
-                                                                  enumerate(ONE_CYCLE_BAD_ARGS)])
+@pytest.mark.parametrize(
+    "kwargs, name", ONE_CYCLE_BAD_ARGS, ids=[f"{n}-{i}" for i, (_, n) in enumerate(ONE_CYCLE_BAD_ARGS)]
+)
 def test_one_cycle_bad_arguments_name_the_argument(kwargs, name):
-    args = dict(total_steps=100, max_lr=0.1)
+    args = {"total_steps": 100, "max_lr": 0.1}
     args.update(kwargs)
     with _raises_naming(name):
         one_cycle_lr(np.arange(10), **args)

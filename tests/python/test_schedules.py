@@ -39,30 +39,33 @@ def slow_decay_scale(iteration):
 
 
 # The same scale functions in NumPy, for the float64 reference vectors.
-NUMPY_SCALE = {halving_scale: lambda c: 0.5 ** (c - 1.0), slow_decay_scale: lambda it: 1.0 / 5.0 ** (it * 1e-4)}
+NUMPY_SCALE = {
+    halving_scale: lambda c: 0.5 ** (c - 1.0),
+    slow_decay_scale: lambda it: 1.0 / 5.0 ** (it * 1e-4),
+}
 
 CYCLIC_CONFIGS = {
-    "triangular": dict(mode="triangular", step_size=250),
-    "triangular2": dict(mode="triangular2", step_size=250),
-    "exp_range": dict(mode="exp_range", gamma=0.9995, step_size=250),
-    "sinus": dict(mode="sinus", step_size=250),
-    "halfcosine": dict(mode="halfcosine", step_size=250),
-    "short steps": dict(mode="sinus", step_size=3),
-    "asymmetric": dict(mode="triangular2", step_size_up=100, step_size_down=400),
-    "tail": dict(step_size=250, tail=40),
-    "tail divisor": dict(step_size=250, tail=40, tail_divisor=(2.0, 1.1)),
-    "tail schedule": dict(step_size=250, tail=100, tail_scope="schedule", total_iterations=3500),
-    "scale_fn cycle": dict(step_size=250, scale_fn=halving_scale),
-    "scale_fn iterations": dict(step_size=250, scale_fn=slow_decay_scale, scale_mode="iterations"),
+    "triangular": {"mode": "triangular", "step_size": 250},
+    "triangular2": {"mode": "triangular2", "step_size": 250},
+    "exp_range": {"mode": "exp_range", "gamma": 0.9995, "step_size": 250},
+    "sinus": {"mode": "sinus", "step_size": 250},
+    "halfcosine": {"mode": "halfcosine", "step_size": 250},
+    "short steps": {"mode": "sinus", "step_size": 3},
+    "asymmetric": {"mode": "triangular2", "step_size_up": 100, "step_size_down": 400},
+    "tail": {"step_size": 250, "tail": 40},
+    "tail divisor": {"step_size": 250, "tail": 40, "tail_divisor": (2.0, 1.1)},
+    "tail schedule": {"step_size": 250, "tail": 100, "tail_scope": "schedule", "total_iterations": 3500},
+    "scale_fn cycle": {"step_size": 250, "scale_fn": halving_scale},
+    "scale_fn iterations": {"step_size": 250, "scale_fn": slow_decay_scale, "scale_mode": "iterations"},
 }
 
 ONE_CYCLE_CONFIGS = {
-    "defaults": dict(),
-    "pct_start": dict(pct_start=0.1),
-    "div factors": dict(div_factor=10.0, final_div_factor=100.0),
-    "linear": dict(anneal_strategy="linear"),
-    "three_phase": dict(three_phase=True),
-    "three_phase linear": dict(three_phase=True, anneal_strategy="linear", pct_start=0.4),
+    "defaults": {},
+    "pct_start": {"pct_start": 0.1},
+    "div factors": {"div_factor": 10.0, "final_div_factor": 100.0},
+    "linear": {"anneal_strategy": "linear"},
+    "three_phase": {"three_phase": True},
+    "three_phase linear": {"three_phase": True, "anneal_strategy": "linear", "pct_start": 0.4},
 }
 
 
@@ -126,7 +129,9 @@ def constructor_arguments(cls):
 
 
 def test_cyclic_schedule_takes_the_arguments_of_the_policy():
-    policy_args = [p for p in inspect.signature(policies.cyclic_lr).parameters if p not in ("iterations", "xp")]
+    policy_args = [
+        p for p in inspect.signature(policies.cyclic_lr).parameters if p not in ("iterations", "xp")
+    ]
     assert constructor_arguments(CyclicSchedule) == policy_args
     defaults = {k: v.default for k, v in inspect.signature(policies.cyclic_lr).parameters.items()}
     for name, param in inspect.signature(CyclicSchedule.__init__).parameters.items():
@@ -136,17 +141,45 @@ def test_cyclic_schedule_takes_the_arguments_of_the_policy():
 
 def test_one_cycle_schedule_arguments():
     assert constructor_arguments(OneCycleSchedule) == [
-        "total_steps", "max_lr", "pct_start", "div_factor", "final_div_factor", "anneal_strategy", "three_phase"]
+        "total_steps",
+        "max_lr",
+        "pct_start",
+        "div_factor",
+        "final_div_factor",
+        "anneal_strategy",
+        "three_phase",
+    ]
 
 
 SERIALIZABLE = [
-    (CyclicSchedule, dict(base_lr=1e-4, max_lr=1e-2, step_size=50, mode="exp_range", gamma=0.999)),
-    (CyclicSchedule, dict(base_lr=1e-4, max_lr=1e-2, step_size_up=20, step_size_down=80, tail=10,
-                          tail_scope="schedule", tail_divisor=(1.5, 1.3), total_iterations=1000)),
-    (CyclicSchedule, dict(base_lr=1e-4, max_lr=1e-2, step_size=50, scale_fn=halving_scale)),
-    (CyclicSchedule, dict(step_size=50, scale_fn=slow_decay_scale, scale_mode="iterations")),
-    (OneCycleSchedule, dict(total_steps=500, max_lr=0.3, pct_start=0.2, div_factor=10.0,
-                            final_div_factor=1e3, anneal_strategy="linear", three_phase=True)),
+    (CyclicSchedule, {"base_lr": 1e-4, "max_lr": 1e-2, "step_size": 50, "mode": "exp_range", "gamma": 0.999}),
+    (
+        CyclicSchedule,
+        {
+            "base_lr": 1e-4,
+            "max_lr": 1e-2,
+            "step_size_up": 20,
+            "step_size_down": 80,
+            "tail": 10,
+            "tail_scope": "schedule",
+            "tail_divisor": (1.5, 1.3),
+            "total_iterations": 1000,
+        },
+    ),
+    (CyclicSchedule, {"base_lr": 1e-4, "max_lr": 1e-2, "step_size": 50, "scale_fn": halving_scale}),
+    (CyclicSchedule, {"step_size": 50, "scale_fn": slow_decay_scale, "scale_mode": "iterations"}),
+    (
+        OneCycleSchedule,
+        {
+            "total_steps": 500,
+            "max_lr": 0.3,
+            "pct_start": 0.2,
+            "div_factor": 10.0,
+            "final_div_factor": 1e3,
+            "anneal_strategy": "linear",
+            "three_phase": True,
+        },
+    ),
 ]
 
 
@@ -202,14 +235,17 @@ def test_scale_fn_registered_in_a_custom_object_scope_round_trips():
     assert restored.scale_fn is scoped_scale
 
 
-@pytest.mark.parametrize("kwargs, name", [
-    (dict(step_size=0), "step_size"),
-    (dict(base_lr=0.1, max_lr=0.01), "max_lr"),
-    (dict(mode="cosine"), "mode"),
-    (dict(tail=3, tail_scope="schedule"), "total_iterations"),
-    (dict(tail=1.5), "tail"),
-    (dict(scale_fn="triangular"), "scale_fn"),
-])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"step_size": 0}, "step_size"),
+        ({"base_lr": 0.1, "max_lr": 0.01}, "max_lr"),
+        ({"mode": "cosine"}, "mode"),
+        ({"tail": 3, "tail_scope": "schedule"}, "total_iterations"),
+        ({"tail": 1.5}, "tail"),
+        ({"scale_fn": "triangular"}, "scale_fn"),
+    ],
+)
 def test_cyclic_schedule_validates_in_init(kwargs, name):
     with pytest.raises(ValueError, match=f"`{name}`"):
         CyclicSchedule(**kwargs)
@@ -224,13 +260,16 @@ def test_cyclic_schedule_checks_scale_fn_values_in_init(bad_value):
         CyclicSchedule(step_size=10, scale_fn=bad_scale)
 
 
-@pytest.mark.parametrize("kwargs, name", [
-    (dict(total_steps=1, max_lr=0.1), "total_steps"),
-    (dict(total_steps=100, max_lr=-0.1), "max_lr"),
-    (dict(total_steps=100, max_lr=0.1, pct_start=0.0), "pct_start"),
-    (dict(total_steps=100, max_lr=0.1, anneal_strategy="cosine"), "anneal_strategy"),
-    (dict(total_steps=100, max_lr=0.1, div_factor=0), "div_factor"),
-])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"total_steps": 1, "max_lr": 0.1}, "total_steps"),
+        ({"total_steps": 100, "max_lr": -0.1}, "max_lr"),
+        ({"total_steps": 100, "max_lr": 0.1, "pct_start": 0.0}, "pct_start"),
+        ({"total_steps": 100, "max_lr": 0.1, "anneal_strategy": "cosine"}, "anneal_strategy"),
+        ({"total_steps": 100, "max_lr": 0.1, "div_factor": 0}, "div_factor"),
+    ],
+)
 def test_one_cycle_schedule_validates_in_init(kwargs, name):
     with pytest.raises(ValueError, match=f"`{name}`"):
         OneCycleSchedule(**kwargs)
@@ -280,10 +319,23 @@ def check_updates_use_the_schedule(model, x, y, lr_by_step, first_step, n_steps)
 
 
 TRAINING_SCHEDULES = {
-    "cyclic": (dict(base_lr=0.01, max_lr=0.1, step_size_up=3, step_size_down=5, mode="triangular2", tail=2),
-               CyclicSchedule, policies.cyclic_lr),
-    "one_cycle": (dict(total_steps=10, max_lr=0.2, pct_start=0.4, three_phase=True),
-                  OneCycleSchedule, policies.one_cycle_lr),
+    "cyclic": (
+        {
+            "base_lr": 0.01,
+            "max_lr": 0.1,
+            "step_size_up": 3,
+            "step_size_down": 5,
+            "mode": "triangular2",
+            "tail": 2,
+        },
+        CyclicSchedule,
+        policies.cyclic_lr,
+    ),
+    "one_cycle": (
+        {"total_steps": 10, "max_lr": 0.2, "pct_start": 0.4, "three_phase": True},
+        OneCycleSchedule,
+        policies.one_cycle_lr,
+    ),
 }
 
 
@@ -300,7 +352,14 @@ def test_train_step_uses_the_schedule_learning_rate(kind, jit_compile):
 
 @pytest.mark.parametrize("scale_fn", [None, halving_scale])
 def test_saved_model_reloads_the_schedule_and_continues(tmp_path, scale_fn):
-    kwargs = dict(base_lr=0.01, max_lr=0.1, step_size=4, mode="triangular", tail=1, scale_fn=scale_fn)
+    kwargs = {
+        "base_lr": 0.01,
+        "max_lr": 0.1,
+        "step_size": 4,
+        "mode": "triangular",
+        "tail": 1,
+        "scale_fn": scale_fn,
+    }
     schedule = CyclicSchedule(**kwargs)
     model = linear_model(schedule, jit_compile=False)
     x, y = regression_data()
@@ -334,7 +393,8 @@ def test_saved_model_with_one_cycle_schedule(tmp_path):
     assert reloaded.optimizer._learning_rate.get_config() == schedule.get_config()
     assert int(ops.convert_to_numpy(reloaded.optimizer.iterations)) == 6
     assert float(ops.convert_to_numpy(reloaded.optimizer.learning_rate)) == pytest.approx(
-        float(policies.one_cycle_lr(6, 20, 0.1, anneal_strategy="linear")), rel=1e-6)
+        float(policies.one_cycle_lr(6, 20, 0.1, anneal_strategy="linear")), rel=1e-6
+    )
 
 
 def test_docstring_examples():

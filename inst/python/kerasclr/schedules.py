@@ -101,13 +101,38 @@ class CyclicSchedule(keras.optimizers.schedules.LearningRateSchedule):
             `scale_fn` returns values outside [0, 1] (or NaN) on the first cycles.
     """
 
-    def __init__(self, base_lr=0.001, max_lr=0.006, step_size=2000, mode="triangular", gamma=1.0,
-                 scale_fn=None, scale_mode=None, step_size_up=None, step_size_down=None, tail=0,
-                 tail_scope="cycle", tail_divisor=None, total_iterations=None):
+    def __init__(
+        self,
+        base_lr=0.001,
+        max_lr=0.006,
+        step_size=2000,
+        mode="triangular",
+        gamma=1.0,
+        scale_fn=None,
+        scale_mode=None,
+        step_size_up=None,
+        step_size_down=None,
+        tail=0,
+        tail_scope="cycle",
+        tail_divisor=None,
+        total_iterations=None,
+    ):
         super().__init__()
-        up, down = policies.check_cycle_args(base_lr, max_lr, step_size, mode, gamma, scale_fn,
-                                             scale_mode, step_size_up, step_size_down, tail,
-                                             tail_scope, tail_divisor, total_iterations)
+        up, down = policies.check_cycle_args(
+            base_lr,
+            max_lr,
+            step_size,
+            mode,
+            gamma,
+            scale_fn,
+            scale_mode,
+            step_size_up,
+            step_size_down,
+            tail,
+            tail_scope,
+            tail_divisor,
+            total_iterations,
+        )
         self.base_lr = base_lr
         self.max_lr = max_lr
         self.step_size = step_size
@@ -129,12 +154,21 @@ class CyclicSchedule(keras.optimizers.schedules.LearningRateSchedule):
             policies.cyclic_lr(probe, **self._policy_args())
 
     def _policy_args(self):
-        return dict(base_lr=self.base_lr, max_lr=self.max_lr, step_size=self.step_size,
-                    mode=self.mode, gamma=self.gamma, scale_fn=self.scale_fn,
-                    scale_mode=self.scale_mode, step_size_up=self.step_size_up,
-                    step_size_down=self.step_size_down, tail=self.tail,
-                    tail_scope=self.tail_scope, tail_divisor=self.tail_divisor,
-                    total_iterations=self.total_iterations)
+        return {
+            "base_lr": self.base_lr,
+            "max_lr": self.max_lr,
+            "step_size": self.step_size,
+            "mode": self.mode,
+            "gamma": self.gamma,
+            "scale_fn": self.scale_fn,
+            "scale_mode": self.scale_mode,
+            "step_size_up": self.step_size_up,
+            "step_size_down": self.step_size_down,
+            "tail": self.tail,
+            "tail_scope": self.tail_scope,
+            "tail_divisor": self.tail_divisor,
+            "total_iterations": self.total_iterations,
+        }
 
     def __call__(self, step):
         return policies.cyclic_lr(_steps_as_float(step), xp=keras.ops, **self._policy_args())
@@ -192,12 +226,28 @@ class OneCycleSchedule(keras.optimizers.schedules.LearningRateSchedule):
         ValueError: If an argument is invalid or gives an empty phase.
     """
 
-    def __init__(self, total_steps, max_lr, pct_start=0.3, div_factor=25.0, final_div_factor=1e4,
-                 anneal_strategy="cos", three_phase=False):
+    def __init__(
+        self,
+        total_steps,
+        max_lr,
+        pct_start=0.3,
+        div_factor=25.0,
+        final_div_factor=1e4,
+        anneal_strategy="cos",
+        three_phase=False,
+    ):
         super().__init__()
-        policies.check_one_cycle_args(total_steps, max_lr, pct_start, div_factor, final_div_factor,
-                                      anneal_strategy, three_phase, base_momentum=0.85,
-                                      max_momentum=0.95)
+        policies.check_one_cycle_args(
+            total_steps,
+            max_lr,
+            pct_start,
+            div_factor,
+            final_div_factor,
+            anneal_strategy,
+            three_phase,
+            base_momentum=0.85,
+            max_momentum=0.95,
+        )
         self.total_steps = total_steps
         self.max_lr = max_lr
         self.pct_start = pct_start
@@ -210,9 +260,15 @@ class OneCycleSchedule(keras.optimizers.schedules.LearningRateSchedule):
         return policies.one_cycle_lr(_steps_as_float(step), xp=keras.ops, **self.get_config())
 
     def get_config(self):
-        return dict(total_steps=self.total_steps, max_lr=self.max_lr, pct_start=self.pct_start,
-                    div_factor=self.div_factor, final_div_factor=self.final_div_factor,
-                    anneal_strategy=self.anneal_strategy, three_phase=self.three_phase)
+        return {
+            "total_steps": self.total_steps,
+            "max_lr": self.max_lr,
+            "pct_start": self.pct_start,
+            "div_factor": self.div_factor,
+            "final_div_factor": self.final_div_factor,
+            "anneal_strategy": self.anneal_strategy,
+            "three_phase": self.three_phase,
+        }
 
 
 def _serialize_scale_fn(scale_fn):
@@ -220,13 +276,16 @@ def _serialize_scale_fn(scale_fn):
     if scale_fn is None:
         return None
     name = getattr(scale_fn, "__name__", None)
-    registered = (name is not None and name != "<lambda>"
-                  and keras.saving.get_registered_object(keras.saving.get_registered_name(scale_fn))
-                  is scale_fn)
+    registered = (
+        name is not None
+        and name != "<lambda>"
+        and keras.saving.get_registered_object(keras.saving.get_registered_name(scale_fn)) is scale_fn
+    )
     if not registered:
         raise ValueError(
             f"Argument `scale_fn` cannot be saved: {scale_fn!r} is not a registered Keras object. "
             "Define it as a named function decorated with "
             "`@keras.saving.register_keras_serializable()`, or use a named `mode` "
-            "('triangular', 'triangular2', 'exp_range', 'sinus', 'halfcosine') instead.")
+            "('triangular', 'triangular2', 'exp_range', 'sinus', 'halfcosine') instead."
+        )
     return keras.saving.serialize_keras_object(scale_fn)
