@@ -8,6 +8,7 @@ No Keras here: these tests run once, without a backend.
 
 import math
 import re
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -57,6 +58,21 @@ def test_cyclic_lr_is_the_paper_formula(mode, step_size):
     # 1e-14: rounding only. The largest gap (3.8e-15, sinus with 10000 cycles) is the
     # paper form's own: sin(cycle*pi/2) loses cycle*ulp(pi/2) of its argument.
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("up, down", [(7, 3), (700, 3), (150, 450), (250, 250)])
+def test_cyclic_lr_is_exact_to_rounding(up, down):
+    # Exact rational arithmetic as the reference: the triangle height at step i is
+    # position/up on the way up and (cycle_length - position)/down on the way down.
+    # Against PyTorch the gap reaches 2.9e-14 for down=3: that is PyTorch's rounding
+    # ((x - 1)/(ratio - 1) amplifies the error of x by 1/(1 - ratio)), not ours.
+    base_lr, max_lr = Fraction(0.001), Fraction(0.1)
+    iterations = np.arange(0, 6 * (up + down), max(1, (up + down) // 97))
+    got = cyclic_lr(iterations, base_lr=0.001, max_lr=0.1, step_size_up=up, step_size_down=down)
+    for step, value in zip(iterations, got):
+        position = int(step) % (up + down)
+        height = Fraction(position, up) if position <= up else Fraction(up + down - position, down)
+        assert abs(Fraction(value) - (base_lr + (max_lr - base_lr) * height)) <= np.spacing(0.1)
 
 
 def test_cyclic_lr_landmarks():
