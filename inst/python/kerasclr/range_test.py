@@ -328,7 +328,7 @@ def lr_range_test(model, x, y=None, start_lr=1e-7, end_lr=10.0, num_iter=100, st
     import keras
 
     # ---- arguments, all checked before anything is trained ----
-    if not hasattr(model, "fit") or not hasattr(model, "optimizer"):
+    if not hasattr(model, "fit"):
         raise ValueError(f"Argument `model` must be a Keras model. Received: model={type(model).__name__}")
     if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
         raise ValueError("Argument `model` must be compiled (call `model.compile(optimizer, loss)` first).")

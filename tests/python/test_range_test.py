@@ -1,0 +1,383 @@
+"""lr_range_test() against the truth: bitwise restoration, an analytic divergence point,
+directly computed losses. Runs on every backend (keras marker)."""
+
+import math
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.keras
+
+
+@pytest.fixture(scope="module")
+def keras():
+    import keras
+
+    return keras
+
+
+def _data(n=96, d=4, seed=0, noise=0.1):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d)).astype("float32")
+    w = np.arange(1, d + 1, dtype="float32") / d
+    y = (x @ w + 0.3 + noise * rng.normal(size=n)).astype("float32")[:, None]
+    return x, y
+
+
+def _model(keras, optimizer, seed=1, extras=True):
+    keras.utils.set_random_seed(seed)
+    layers = [keras.Input((4,)), keras.layers.Dense(8, activation="tanh")]
+    if extras:  # non-trainable state (batch-norm statistics) and a dropout seed generator
+        layers += [keras.layers.BatchNormalization(), keras.layers.Dropout(0.1)]
+    layers += [keras.layers.Dense(1)]
+    model = keras.Sequential(layers)
+    model.compile(optimizer=optimizer, loss="mse")
+    return model
+
+
+def _state(model):
+    from kerasclr.state import state_arrays
+
+    return state_arrays(model)
+
+
+def _assert_same_state(before, after, same_model=True):
+    if same_model:
+        assert list(before) == list(after)
+    assert len(before) == len(after)
+    for (key, a), b in zip(before.items(), after.values()):
+        assert a.dtype == b.dtype, key
+        assert np.array_equal(a, b, equal_nan=True), key
+
+
+def _hyper(model):
+    opt = model.optimizer
+    return (type(opt._learning_rate).__name__, float(np.asarray(opt.learning_rate)),
+            opt.weight_decay, getattr(opt, "momentum", None), getattr(opt, "beta_1", None))
+
+
+def _trained(keras, model, x, y):
+    """A model that has trained (optimizer built, non-zero slots, iterations > 0)."""
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    return model
+
+
+class _RaiseAt:
+    """A callback raising `error` at batch `at`, after checking the model did change."""
+
+    def __new__(cls, keras, at, error, before):
+        from kerasclr.state import state_arrays
+
+        class Raiser(keras.callbacks.Callback):
+            changed = None
+
+            def on_train_batch_end(self, batch, logs=None):
+                if batch == at:
+                    if hasattr(self.model, "jax_state_sync"):
+                        self.model.jax_state_sync()
+                    now = state_arrays(self.model)
+                    Raiser.changed = any(not np.array_equal(now[k], before[k]) for k in before)
+                    raise error
+
+        return Raiser()
+
+
+OPTIMIZERS = {
+    "sgd_momentum": lambda k: k.optimizers.SGD(learning_rate=0.01, momentum=0.9),
+    "adam": lambda k: k.optimizers.Adam(learning_rate=1e-3),
+}
+
+
+# --------------------------------------------------------------------------- #
+# Restoration in the five endings
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("opt_name", list(OPTIMIZERS))
+@pytest.mark.parametrize("ending", ["completed", "diverged", "nan", "error", "interrupt"])
+def test_model_and_optimizer_restored_bit_for_bit(keras, opt_name, ending):
+    from kerasclr.range_test import lr_range_test
+
+    x, y = _data()
+    model = _trained(keras, _model(keras, OPTIMIZERS[opt_name](keras)), x, y)
+    before, hyper = _state(model), _hyper(model)
+    kwargs = dict(start_lr=1e-5, end_lr=1e-3, num_iter=12, batch_size=16, verbose=False,
+                  weight_decay=[0.0, 0.01])
+    if ending == "diverged":
+        kwargs.update(start_lr=1e-3, end_lr=1e4, smooth=0.0)
+    if ending == "nan":
+        x = x.copy()
+        x[40] = np.nan  # batch 2 (samples 32..47) gives a NaN loss
+        kwargs.update(shuffle=False)
+    if ending in ("error", "interrupt"):
+        error = RuntimeError("boom") if ending == "error" else KeyboardInterrupt()
+        raiser = _RaiseAt(keras, 4, error, before)
+        with pytest.raises(type(error)):
+            lr_range_test(model, x, y, callbacks=[raiser], **kwargs)
+        assert type(raiser).changed is True  # there was something to restore
+    else:
+        result = lr_range_test(model, x, y, **kwargs)
+        assert [r["stop_reason"] for r in result["runs"]] == [ending, ending]
+        if ending == "completed":
+            assert [r["steps"] for r in result["runs"]] == [12, 12]
+    _assert_same_state(before, _state(model))
+    assert _hyper(model) == hyper
+    assert model.train_function is not None
+    # and the model still trains as before: one more epoch from here is finite
+    model.fit(x[:32] if ending != "nan" else x[:32], y[:32], batch_size=16, verbose=0)
+
+
+def test_restore_false_keeps_weights_but_resets_hyperparameters(keras):
+    from kerasclr.range_test import lr_range_test
+
+    x, y = _data()
+    model = _trained(keras, _model(keras, OPTIMIZERS["sgd_momentum"](keras)), x, y)
+    before, hyper = _state(model), _hyper(model)
+    lr_range_test(model, x, y, start_lr=1e-4, end_lr=1e-2, num_iter=6, batch_size=16,
+                  momentum=[0.5], restore=False, verbose=False)
+    after = _state(model)
+    assert any(not np.array_equal(before[k], after[k]) for k in before)
+    assert _hyper(model) == hyper
+
+
+def test_unbuilt_optimizer_is_left_unbuilt_and_trains_as_a_fresh_one(keras):
+    from kerasclr.range_test import lr_range_test
+
+    x, y = _data()
+    model = _model(keras, OPTIMIZERS["adam"](keras), seed=3, extras=False)
+    twin = _model(keras, OPTIMIZERS["adam"](keras), seed=3, extras=False)
+    assert not model.optimizer.built
+    n_opt_vars = len(model.optimizer.variables)
+    weights = _state(model)
+    lr_range_test(model, x, y, start_lr=1e-5, end_lr=1.0, num_iter=10, batch_size=16, verbose=False,
+                  momentum=[0.8, 0.9])
+    assert not model.optimizer.built
+    assert len(model.optimizer.variables) == n_opt_vars
+    assert not hasattr(model.optimizer, "_momentums") or not model.optimizer._momentums
+    _assert_same_state(weights, _state(model))
+    # Equivalent to never having run: the next fit matches an untouched twin bit for bit.
+    model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    twin.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    _assert_same_state(_state(twin), _state(model), same_model=False)
+
+
+def test_learning_rate_schedule_is_put_back(keras):
+    from kerasclr.range_test import lr_range_test
+
+    x, y = _data()
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.01, 10, 0.5)
+    model = _trained(keras, _model(keras, keras.optimizers.SGD(schedule), extras=False), x, y)
+    before = _state(model)
+    result = lr_range_test(model, x, y, start_lr=1e-4, end_lr=1.0, num_iter=8, batch_size=16,
+                           verbose=False)
+    assert model.optimizer._learning_rate is schedule
+    _assert_same_state(before, _state(model))
+    assert result["history"]["lr"][0] == pytest.approx(1e-4)
+
+
+# --------------------------------------------------------------------------- #
+# Truth: the divergence point of gradient descent on least squares
+# --------------------------------------------------------------------------- #
+def _least_squares(n, seed):
+    rng = np.random.default_rng(seed)
+    x = (rng.normal(size=(n, 3)) * np.array([1.0, 2.0, 0.5])).astype("float32")
+    y = (x @ np.array([1.0, -2.0, 0.5]) + 1.0 + 0.5 * rng.normal(size=n)).astype("float32")[:, None]
+    a = np.c_[x.astype(np.float64), np.ones(n)]  # the bias is a weight too
+    big_l = np.linalg.eigvalsh(2 * a.T @ a / n).max()  # Hessian of mean((a w - y)^2)
+    return x, y, 2 / big_l
+
+
+def _linear_model(keras):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(learning_rate=0.01), loss="mse")  # plain SGD, no momentum
+    return model
+
+
+@pytest.mark.parametrize("smooth, factor", [(0.0, 3.0), (0.98, 3.5)])
+@pytest.mark.parametrize("seed", [7, 8])
+def test_divergence_matches_the_least_squares_stability_bound(keras, seed, smooth, factor):
+    """Gradient descent on mean((Xw + b - y)^2) is stable iff lr < 2 / L, L the largest
+    eigenvalue of the Hessian H = 2 A^T A / n, A = [X, 1]. Large batches (1000 of 4000
+    samples) keep the batch Hessians close to H."""
+    from kerasclr.range_test import lr_range_test
+
+    x, y, bound = _least_squares(4000, seed)
+    result = lr_range_test(_linear_model(keras), x, y, start_lr=1e-4, end_lr=10, num_iter=100,
+                           batch_size=1000, smooth=smooth, verbose=False)
+    run = result["runs"][0]
+    lrs = np.asarray(result["history"]["lr"])
+    assert run["stop_reason"] == "diverged"
+    stop_lr = lrs[run["steps"] - 1]
+    # Detected above the bound, and soon after it: the loss has to grow 5-fold first,
+    # and the smoothed loss lags the raw one (measured: about 2x and 3x the bound).
+    assert bound < stop_lr < factor * bound, (bound, stop_lr)
+    for name, lr in result["suggestions"].items():
+        assert lr < bound, (name, lr, bound)
+    assert result["lr_range"][1] < bound
+
+
+def test_full_batch_gradient_descent_contracts_below_the_bound(keras):
+    """Full batch, no smoothing: every step below the bound lowers the loss, and the test
+    stops past the bound. (It stops late, about 5x the bound: the stable phase shrinks the
+    error along the top eigenvector to rounding level, and it must regrow first.)"""
+    from kerasclr.range_test import lr_range_test
+
+    x, y, bound = _least_squares(200, 7)
+    result = lr_range_test(_linear_model(keras), x, y, start_lr=1e-4, end_lr=10, num_iter=100,
+                           batch_size=200, smooth=0.0, verbose=False)
+    lrs = np.asarray(result["history"]["lr"])
+    losses = np.asarray(result["history"]["loss"])
+    stable = lrs < bound
+    assert np.all(np.diff(losses[stable]) <= 1e-5 * losses[stable][:-1])
+    assert result["runs"][0]["stop_reason"] == "diverged"
+    assert bound < lrs[-1] < 8 * bound
+
+
+# --------------------------------------------------------------------------- #
+# Truth: the recorded losses are the batches' own losses
+# --------------------------------------------------------------------------- #
+def _mse(model, xb, yb):
+    w = [np.asarray(v, dtype=np.float64) for v in model.get_weights()]
+    pred = xb.astype(np.float64) @ w[0] + w[1]
+    return float(np.mean((pred - yb) ** 2))
+
+
+def test_recorded_losses_equal_direct_computation(keras):
+    from kerasclr.range_test import lr_range_test
+
+    x, y = _data(n=100)  # batches of 32: 32, 32, 32, 4 -> cycled over 3 epochs
+    xv, yv = _data(n=40, seed=5)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(learning_rate=0.01), loss="mse")
+    result = lr_range_test(model, x, y, start_lr=1e-12, end_lr=1e-11, num_iter=10, batch_size=32,
+                           shuffle=False, smooth=0.9, validation_data=(xv, yv), val_batches=2,
+                           verbose=False)
+    starts = [0, 32, 64, 96] * 3
+    expected = [_mse(model, x[s:s + 32], y[s:s + 32]) for s in starts[:10]]
+    np.testing.assert_allclose(result["history"]["loss"], expected, rtol=2e-5)
+    # bias-corrected smoothing, computed here from the expected losses
+    avg, smoothed = 0.0, []
+    for i, loss in enumerate(expected):
+        avg = 0.9 * avg + 0.1 * loss
+        smoothed.append(avg / (1 - 0.9 ** (i + 1)))
+    np.testing.assert_allclose(result["history"]["smoothed_loss"], smoothed, rtol=2e-5)
+    # validation loss: the first two batches (32 + 8 samples) of the validation data
+    val = _mse(model, xv, yv)
+    np.testing.assert_allclose(result["history"]["val_loss"], [val] * 10, rtol=2e-5)
+    # the learning rates asked for
+    want = 1e-12 * (10.0 ** (np.arange(10) / 9))
+    np.testing.assert_allclose(result["history"]["lr"], want, rtol=1e-12)
+
+
+def test_learning_rate_really_applied_each_step(keras):
+    """One weight, loss (w x - 0)^2 with x = 1: SGD gives w <- w (1 - 2 lr_i) exactly."""
+    from kerasclr.range_test import lr_range_test
+
+    x = np.ones((8, 1), "float32")
+    y = np.zeros((8, 1), "float32")
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(
+        1, use_bias=False, kernel_initializer="ones")])
+    model.compile(keras.optimizers.SGD(learning_rate=0.5), loss="mse")
+    result = lr_range_test(model, x, y, start_lr=0.01, end_lr=0.3, num_iter=6, step_mode="linear",
+                           batch_size=8, smooth=0.0, verbose=False)
+    lrs = 0.01 + (0.3 - 0.01) * np.arange(6) / 5
+    w, expected = 1.0, []
+    for lr in lrs:
+        expected.append(w * w)  # the loss of the batch, before the update
+        w *= 1 - 2 * lr
+    np.testing.assert_allclose(result["history"]["loss"], expected, rtol=1e-5)
+    assert float(model.get_weights()[0][0, 0]) == 1.0  # restored
+
+
+# --------------------------------------------------------------------------- #
+# Grids, input kinds, errors
+# --------------------------------------------------------------------------- #
+def test_grid_runs_start_from_the_same_state(keras):
+    from kerasclr.range_test import lr_range_test
+
+    x, y = _data()
+    model = _trained(keras, _model(keras, OPTIMIZERS["sgd_momentum"](keras), extras=False), x, y)
+    kwargs = dict(start_lr=1e-3, end_lr=3.0, num_iter=15, batch_size=16, shuffle=False, verbose=False)
+    plain = lr_range_test(model, x, y, **kwargs)
+    grid = lr_range_test(model, x, y, weight_decay=[0.0, 0.5], momentum=[0.9, 0.0], **kwargs)
+    hist = grid["history"]
+    assert [(r["weight_decay"], r["momentum"]) for r in grid["runs"]] == [
+        (0.0, 0.9), (0.0, 0.0), (0.5, 0.9), (0.5, 0.0)]
+    wd, mom, loss = (np.asarray(hist[k]) for k in ("weight_decay", "momentum", "loss"))
+    first = [loss[(wd == a) & (mom == b)][0] for a, b in [(0, 0.9), (0, 0), (0.5, 0.9), (0.5, 0)]]
+    assert len(set(first)) == 1  # the same start: the same first batch loss
+    # wd 0 / momentum 0.9 is the optimizer as compiled: the same curve as without a grid
+    same = (wd == 0) & (mom == 0.9)
+    np.testing.assert_array_equal(loss[same], np.asarray(plain["history"]["loss"])[:same.sum()])
+    # the other settings change the curve
+    for a, b in [(0, 0), (0.5, 0.9)]:
+        other = loss[(wd == a) & (mom == b)]
+        k = min(len(other), same.sum())
+        assert not np.array_equal(other[:k], loss[same][:k])
+
+
+def test_momentum_grid_needs_momentum_buffers(keras):
+    from kerasclr.range_test import lr_range_test
+
+    x, y = _data()
+    model = _trained(keras, _model(keras, keras.optimizers.SGD(0.01), extras=False), x, y)
+    with pytest.raises(ValueError, match="momentum=0"):
+        lr_range_test(model, x, y, num_iter=5, momentum=[0.9], verbose=False)
+
+
+def test_input_kinds(keras):
+    from kerasclr.range_test import lr_range_test
+
+    x, y = _data(n=64)
+    model = _model(keras, OPTIMIZERS["adam"](keras), extras=False)
+    kwargs = dict(start_lr=1e-4, end_lr=1e-2, num_iter=10, verbose=False)
+
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return x[i * 16:(i + 1) * 16], y[i * 16:(i + 1) * 16]
+
+    res = lr_range_test(model, Batches(), **kwargs)  # 4 batches, cycled
+    assert res["runs"][0]["steps"] == 10
+
+    def generator(n):
+        for i in range(n):
+            j = i % 4
+            yield x[j * 16:(j + 1) * 16], y[j * 16:(j + 1) * 16]
+
+    assert lr_range_test(model, generator(20), **kwargs)["runs"][0]["steps"] == 10
+    short = lr_range_test(model, generator(6), **kwargs)["runs"][0]
+    assert (short["stop_reason"], short["steps"]) == ("exhausted", 6)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(start_lr=1.0, end_lr=0.1), "start_lr"),
+    (dict(start_lr=0.0), "start_lr"),
+    (dict(end_lr=-1.0), "end_lr"),
+    (dict(num_iter=4), "num_iter"),
+    (dict(step_mode="cos"), "step_mode"),
+    (dict(smooth=1.0), "smooth"),
+    (dict(weight_decay=[-1.0]), "weight_decay"),
+    (dict(epochs=3), "epochs"),
+])
+def test_argument_errors(keras, kwargs, match):
+    from kerasclr.range_test import lr_range_test
+
+    x, y = _data(n=32)
+    model = _model(keras, OPTIMIZERS["adam"](keras), extras=False)
+    with pytest.raises(ValueError, match=match):
+        lr_range_test(model, x, y, verbose=False, **kwargs)
+
+
+def test_uncompiled_model_and_mismatched_lengths(keras):
+    from kerasclr.range_test import lr_range_test
+
+    x, y = _data(n=32)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match="compiled"):
+        lr_range_test(model, x, y, verbose=False)
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="same number of samples"):
+        lr_range_test(model, x, y[:20], verbose=False)
