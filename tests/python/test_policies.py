@@ -75,6 +75,16 @@ def test_cyclic_lr_is_exact_to_rounding(up, down):
         assert abs(Fraction(value) - (base_lr + (max_lr - base_lr) * height)) <= np.spacing(0.1)
 
 
+def test_halfcosine_is_triangular_on_whole_cycles():
+    # The R blog's 0.5*(1 + cos(cycle*pi)^2) is 1 for every whole cycle number.
+    iterations = np.arange(10_000)
+    np.testing.assert_allclose(
+        cyclic_lr(iterations, step_size=70, mode="halfcosine"),
+        cyclic_lr(iterations, step_size=70),
+        rtol=1e-15,
+    )
+
+
 def test_cyclic_lr_landmarks():
     # Values that follow from the definition without any formula: start at base_lr,
     # peak at max_lr after step_size steps, back at base_lr after a full cycle.

@@ -40,8 +40,10 @@ class CyclicSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     with `scale = 1` ("triangular"), `1 / 2**(cycle - 1)` ("triangular2"),
     `gamma**step` ("exp_range"), `0.5 * (1 + sin(cycle * pi / 2))` ("sinus") or
-    `0.5 * (1 + cos(cycle * pi)**2)` ("halfcosine"), or `scale_fn(cycle)` /
-    `scale_fn(step)` for a custom `scale_fn`. With `step_size_up` and
+    `0.5 * (1 + cos(cycle * pi)**2)` ("halfcosine", from the R blog that this
+    package generalizes; on whole cycle numbers it is 1, so it gives the same
+    values as "triangular"), or `scale_fn(cycle)` / `scale_fn(step)` for a custom
+    `scale_fn`. With `step_size_up` and
     `step_size_down` the two halves of a cycle differ in length, as in PyTorch's
     `CyclicLR`. With `tail > 0` the last `tail` steps of each cycle
     (`tail_scope="cycle"`) or of the whole schedule (`tail_scope="schedule"`) are
