@@ -164,6 +164,14 @@ def get_learning_rate(model):
     return _to_float(optimizer.learning_rate)
 
 
+def _snapshot_numpy(snapshot):
+    if isinstance(snapshot, tuple):
+        return np.array([float(np.asarray(v)) for v in snapshot], dtype=np.float64)
+    if hasattr(snapshot, "detach"):  # torch
+        snapshot = snapshot.detach().cpu()
+    return np.asarray(snapshot, dtype=np.float64).reshape(2)
+
+
 # --------------------------------------------------------------------------- #
 # True per-batch loss
 # --------------------------------------------------------------------------- #
@@ -202,6 +210,43 @@ class BatchLossReader:
             values = state["metrics_variables"]
             return float(np.asarray(values[self._positions[0]])), float(np.asarray(values[self._positions[1]]))
         return _to_float(self._tracker.total), _to_float(self._tracker.count)
+
+    def snapshot(self):
+        """A cheap copy of the tracker's ``(total, count)`` now, without waiting for the device.
+
+        One stacked copy of the two values (on JAX taken from the loop's state), made
+        by an asynchronous device op. Turn a list of snapshots into
+        per-batch losses with ``losses()``.
+        """
+        if self._tracker is None or not hasattr(self._tracker, "total"):
+            return None
+        import keras
+
+        state = getattr(self.model, "_jax_state", None)
+        if state and state.get("metrics_variables") and self._positions is not None:
+            # The loop donates its state buffers to the next step: copy (asynchronously).
+            values = state["metrics_variables"]
+            return keras.ops.stack([values[self._positions[0]], values[self._positions[1]]])
+        return keras.ops.stack([self._tracker.total.value, self._tracker.count.value])
+
+    def losses(self, snapshots):
+        """Per-batch mean losses from the snapshots taken after each batch of an epoch.
+
+        Args:
+            snapshots: list of ``snapshot()`` results, in order, all of one epoch
+                (the first one follows the epoch's first batch).
+
+        Returns:
+            A float64 numpy array, NaN where unknown.
+        """
+        if not snapshots or snapshots[0] is None:
+            return np.full(len(snapshots), np.nan)
+        pairs = np.stack([_snapshot_numpy(s) for s in snapshots])
+        pairs = np.vstack([[self._total, self._count], pairs])
+        d_total, d_count = np.diff(pairs[:, 0]), np.diff(pairs[:, 1])
+        self._total, self._count = pairs[-1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(d_count > 0, d_total / np.where(d_count > 0, d_count, 1.0), np.nan)
 
     def batch_loss(self, logs):
         """The mean loss of the batch (or execution) that just ended.
@@ -413,16 +458,21 @@ class ScheduleHook:
         self._retrace()
         return self
 
-    def remove(self):
-        """Restores the optimizer; optionally leaves ``final_lr`` in its variable."""
+    def remove(self, reset_train_function=True):
+        """Restores the optimizer's own ``apply()``.
+
+        Args:
+            reset_train_function: drop the traced train step, so that the next
+                ``fit()`` traces one without the hook. False when another hook is
+                installed right away (``install()`` re-traces).
+        """
         if self.optimizer is None:
             return
         if "apply" in self.optimizer.__dict__:
             del self.optimizer.__dict__["apply"]
         self.optimizer = None
-        self.model.train_function = None  # the next fit() traces without the hook
-        if hasattr(self.model, "_jax_state") and getattr(self.model, "_jax_state", None) is None:
-            pass
+        if reset_train_function:
+            self.model.train_function = None
 
     def _retrace(self):
         model = self.model

@@ -1,0 +1,434 @@
+"""Keras callbacks for cyclical learning rates and the one-cycle policy.
+
+``CyclicLR`` and ``OneCycle`` drive the optimizer's learning rate and (optionally)
+its momentum from the optimizer's own iteration count, with the formulas of
+``kerasclr.policies`` (the only home of the maths).
+
+Design: the values are computed *inside the compiled train step* from
+``optimizer.iterations`` (``kerasclr.training.ScheduleHook``): the callback installs
+the hook at ``on_train_begin`` and removes it at ``on_train_end``. This
+
+- takes effect on TensorFlow, JAX and PyTorch, ``jit_compile`` on or off (on JAX
+  a Python-side assignment between steps would be ignored: the loop carries its
+  own copy of the optimizer variables);
+- also cycles momentum (``SGD``/``RMSprop`` ``momentum``, Adam-family ``beta_1``),
+  which Keras 3 bakes into the traced step as a Python float;
+- costs no Python work per batch for the schedule, and resumes exactly with
+  ``steps_per_execution > 1``, several ``fit()`` calls, or a reloaded model.
+
+Per batch the callbacks only take a reference to the loss tracker's state, from
+which the true loss of every batch is recovered at the end of the epoch
+(``kerasclr.training.BatchLossReader``). ``history`` holds, per batch: epoch,
+iteration, learning_rate, momentum, loss (and the logged metrics with
+``record_metrics=True``); it accumulates over ``fit()`` calls.
+
+A custom ``scale_fn`` (for example an R function) cannot run in the graph: for a
+fit of known length its values are computed once at ``on_train_begin`` (one
+vectorized call) and looked up in-graph; for unknown-length data the learning
+rate is set from Python before each batch (momentum cycling then is refused).
+
+For Keras 2 (``tf_keras``) models the same classes are built on
+``tf_keras.callbacks.Callback`` (``keras2_callback()``); they set the learning
+rate and momentum per batch through the Keras 2 optimizer's variables.
+"""
+
+import math
+import warnings
+
+import numpy as np
+
+from kerasclr import policies, training
+
+HISTORY_KEYS = ("epoch", "iteration", "learning_rate", "momentum", "loss")
+
+
+def _keras():
+    import keras
+
+    return keras
+
+
+def _as_schedule_vector(name, values):
+    array = np.asarray(values, dtype=np.float64).reshape(-1)
+    if array.size == 0:
+        raise ValueError(f"Argument `{name}` must have at least one value. Received: {name}=[]")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"Argument `{name}` must not contain NA, NaN or infinite values.")
+    if np.any(array < 0):
+        raise ValueError(f"Argument `{name}` must be >= 0. Received a minimum of {array.min():g}.")
+    return array
+
+
+def _table_lookup(table, it, xp, offset=0):
+    """``table[clip(it - offset, 0, n - 1)]`` in-graph (hold the last value)."""
+    index = xp.clip(xp.cast(it, "int32") - int(offset), 0, int(table.shape[0]) - 1)
+    return xp.take(xp.convert_to_tensor(table.astype("float32")), index)
+
+
+class _ScheduleCallbackLogic:
+    """What CyclicLR and OneCycle share; the Keras base class comes from the factory."""
+
+    def _init_common(self, momentum_range, record_metrics):
+        self.history = {key: [] for key in HISTORY_KEYS}
+        self.record_metrics = bool(record_metrics)
+        if momentum_range is not None:
+            high, low = (float(v) for v in momentum_range)
+            policies._check_number("momentum[0]", high, minimum=0, strict=False, maximum=1)
+            policies._check_number("momentum[1]", low, minimum=0, strict=False, maximum=1)
+            if high < low:
+                raise ValueError(f"Argument `momentum` must be (high, low) with high >= low. "
+                                 f"Received: momentum=({high}, {low})")
+            momentum_range = (high, low)
+        self.momentum = momentum_range
+        self._origin = 0          # iteration at which the cycle starts (reset() moves it)
+        self._origin_pending = False
+        self._hook = None
+        self._host_mode = False
+        self._table = None
+        self._epoch_open = False
+        if self.record_metrics:
+            self.on_train_batch_end = self._record_batch_logs
+
+    # -- subclasses provide ------------------------------------------------- #
+    def _lr(self, it, xp):
+        raise NotImplementedError
+
+    def _momentum(self, it, xp):
+        return None
+
+    def _graph_safe(self):
+        return True
+
+    def _prepare(self, start_step, fit_steps):
+        pass
+
+    # -- values at absolute iterations (numpy, float64) -------------------- #
+    def _relative(self, iterations, xp):
+        if xp is np:
+            return np.asarray(iterations, dtype=np.float64) - self._origin
+        return xp.cast(iterations, "float32") - float(self._origin)
+
+    def learning_rate_at(self, iterations):
+        """Learning rates at these 0-based optimizer iterations (numpy)."""
+        it = np.asarray(iterations, dtype=np.float64)
+        return np.asarray(self._lr(np.maximum(self._relative(it, np), 0.0), np), dtype=np.float64)
+
+    def momentum_at(self, iterations):
+        """Momentum at these iterations (numpy), or NaN where momentum is not cycled."""
+        it = np.asarray(iterations, dtype=np.float64)
+        if self.momentum is None:
+            return np.full(it.shape, np.nan)
+        return np.asarray(self._momentum(np.maximum(self._relative(it, np), 0.0), np), dtype=np.float64)
+
+    # -- Keras hooks ------------------------------------------------------- #
+    def on_train_begin(self, logs=None):
+        model = self.model
+        optimizer = training.inner_optimizer(training._model_optimizer(model))
+        training._learning_rate_variable(optimizer)  # clear error for a LearningRateSchedule
+        if self.momentum is not None and training.momentum_attribute(optimizer) is None:
+            raise ValueError(
+                f"The optimizer {type(optimizer).__name__} has no momentum to cycle (supported: "
+                "SGD and RMSprop `momentum`; Adam, AdamW, Nadam, Adamax, Lion `beta_1`). "
+                "Pass `momentum=None` to cycle the learning rate only.")
+        start = training.optimizer_step(model)
+        if self._origin_pending:
+            self._origin, self._origin_pending = start, False
+        params = self.params or {}
+        steps, epochs = params.get("steps"), params.get("epochs")
+        fit_steps = int(steps) * int(epochs) if steps and epochs else None
+        self._prepare(start, fit_steps)
+        self._reader = training.BatchLossReader(model)
+        self._host_mode = False
+        self._table = None
+        if not self._graph_safe():
+            if fit_steps is not None:
+                span = np.arange(start, start + fit_steps + 1)
+                self._table = (start, self.learning_rate_at(span),
+                               None if self.momentum is None else self.momentum_at(span))
+            elif self.momentum is not None:
+                raise ValueError(
+                    "Momentum cycling with a custom `scale_fn` needs the number of steps of the "
+                    "fit (give `steps_per_epoch`), or use a named `mode`, or `momentum=None`.")
+            else:
+                self._host_mode = True
+        self._start_hook()
+
+    def _graph_lr(self, it, xp):
+        if self._table is not None:
+            return _table_lookup(self._table[1], it, xp, self._table[0])
+        return self._lr(xp.maximum(self._relative(it, xp), 0.0), xp)
+
+    def _graph_momentum(self, it, xp):
+        if self._table is not None:
+            return _table_lookup(self._table[2], it, xp, self._table[0])
+        return self._momentum(xp.maximum(self._relative(it, xp), 0.0), xp)
+
+    def _start_hook(self):
+        if self._hook is not None:
+            self._hook.remove(reset_train_function=False)
+        shadow = None if self.momentum is None else max(self.momentum)
+        self._hook = training.ScheduleHook(
+            self.model,
+            lr_fn=None if self._host_mode else self._graph_lr,
+            momentum_fn=None if self.momentum is None else self._graph_momentum,
+            momentum_shadow=shadow,
+        ).install()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = int(epoch)
+        self._epoch_start = training.optimizer_step(self.model)
+        self._reader.on_epoch_begin()
+        self._begins, self._snapshots, self._batch_logs = [], [], []
+        self._epoch_open = True
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._begins:
+            self._snapshots.append(self._reader.snapshot())
+        self._begins.append(batch)
+        if self._host_mode:
+            step = self._epoch_start + batch
+            training.set_learning_rate(self.model, float(self.learning_rate_at(step)))
+
+    def _record_batch_logs(self, batch, logs=None):
+        self._batch_logs.append(dict(logs or {}))
+
+    def _close_epoch(self):
+        """Turns the epoch's snapshots into history rows (once per epoch)."""
+        if not self._epoch_open:
+            return
+        self._epoch_open = False
+        if not self._begins:
+            return
+        self._snapshots.append(self._reader.snapshot())
+        losses = self._reader.losses(self._snapshots)
+        iterations = self._epoch_start + np.asarray(self._begins, dtype=np.int64)
+        n = len(iterations)
+        self.history["epoch"].extend([self._epoch] * n)
+        self.history["iteration"].extend(int(i) for i in iterations)
+        self.history["learning_rate"].extend(float(v) for v in self.learning_rate_at(iterations))
+        self.history["momentum"].extend(float(v) for v in self.momentum_at(iterations))
+        self.history["loss"].extend(float(v) for v in losses)
+        if self.record_metrics:
+            keys = sorted({k for row in self._batch_logs for k in row} - {"loss"})
+            known = len(self.history["epoch"]) - n
+            for key in keys:
+                column = self.history.setdefault(key, [math.nan] * known)
+                column.extend(float(row.get(key, math.nan)) for row in self._batch_logs)
+            for key, column in self.history.items():
+                if len(column) < len(self.history["epoch"]):
+                    column.extend([math.nan] * (len(self.history["epoch"]) - len(column)))
+
+    def on_test_begin(self, logs=None):
+        # fit() runs validation before on_epoch_end, and evaluate() resets the loss
+        # tracker: read the epoch's last batch first.
+        self._close_epoch()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._close_epoch()
+        if logs is not None and self.history["learning_rate"]:
+            logs["learning_rate"] = self.history["learning_rate"][-1]
+            if self.momentum is not None:
+                logs["momentum"] = self.history["momentum"][-1]
+        self._store_next_learning_rate()
+
+    def _store_next_learning_rate(self):
+        # Leave the rate of the next step in the optimizer's own variable, so that a
+        # checkpoint (and the optimizer after fit) shows the schedule's current value.
+        step = training.optimizer_step(self.model)
+        training.set_learning_rate(self.model, float(self.learning_rate_at(step)))
+
+    def on_train_end(self, logs=None):
+        self._close_epoch()
+        if self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+        self._store_next_learning_rate()
+
+    # -- history ----------------------------------------------------------- #
+    def history_arrays(self):
+        """The history as a dict of numpy arrays (one row per batch)."""
+        return {key: np.asarray(value) for key, value in self.history.items()}
+
+
+def _callback_base(keras2):
+    if keras2:
+        import tf_keras
+
+        return tf_keras.callbacks.Callback
+    return _keras().callbacks.Callback
+
+
+class _CyclicLRLogic(_ScheduleCallbackLogic):
+    """Cyclical learning rate (Smith 2015), optionally with cyclical momentum.
+
+    The learning rate at optimizer iteration ``it`` is
+    ``kerasclr.policies.cyclic_lr(it - origin, ...)`` (``origin`` is 0 until
+    ``reset()`` is called), or, with ``schedule``, ``schedule[min(it, n - 1)]``.
+
+    Args:
+        base_lr, max_lr, step_size, mode, gamma, scale_fn, scale_mode,
+            step_size_up, step_size_down, tail, tail_scope, tail_divisor,
+            total_iterations: the cycle, as in ``kerasclr.policies.cyclic_lr``.
+        momentum: ``(high, low)``: cycle the momentum between ``high`` (at the low
+            learning rate) and ``low`` (at the peak); None leaves it alone.
+        schedule: a vector of learning rates: element ``k`` at iteration ``k``,
+            the last value held afterwards (replaces the cycle arguments).
+        momentum_schedule: with ``schedule``, a vector of momentum values.
+        record_metrics: also record the logged metrics per batch (costs a
+            synchronisation per batch).
+    """
+
+    def __init__(self, base_lr=0.001, max_lr=0.006, step_size=2000, mode="triangular", gamma=1.0,
+                 scale_fn=None, scale_mode=None, step_size_up=None, step_size_down=None, tail=0,
+                 tail_scope="cycle", tail_divisor=None, total_iterations=None, momentum=None,
+                 schedule=None, momentum_schedule=None, record_metrics=False):
+        super().__init__()
+        if schedule is not None:
+            self.schedule = _as_schedule_vector("schedule", schedule)
+            self.momentum_schedule = (None if momentum_schedule is None
+                                      else _as_schedule_vector("momentum_schedule", momentum_schedule))
+            if self.momentum_schedule is not None and np.any(self.momentum_schedule > 1):
+                raise ValueError("Argument `momentum_schedule` must be <= 1.")
+            if self.momentum_schedule is not None:
+                momentum = (float(self.momentum_schedule.max()), float(self.momentum_schedule.min()))
+            self._cycle = None
+        else:
+            self.schedule = self.momentum_schedule = None
+            self._cycle = dict(base_lr=base_lr, max_lr=max_lr, step_size=step_size, mode=mode,
+                               gamma=gamma, scale_fn=scale_fn, scale_mode=scale_mode,
+                               step_size_up=step_size_up, step_size_down=step_size_down,
+                               tail=tail, tail_scope=tail_scope, tail_divisor=tail_divisor,
+                               total_iterations=total_iterations)
+            policies.check_cycle_args(**self._cycle)
+        self._init_common(momentum, record_metrics)
+
+    def _graph_safe(self):
+        return self._cycle is None or self._cycle["scale_fn"] is None
+
+    def _lr(self, it, xp):
+        if self._cycle is None:
+            return self._lookup(self.schedule, it, xp)
+        return policies.cyclic_lr(it, xp=xp, **self._cycle)
+
+    def _momentum(self, it, xp):
+        if self._cycle is None:
+            return self._lookup(self.momentum_schedule, it, xp)
+        high, low = self.momentum
+        return policies.cyclic_momentum(it, base_momentum=low, max_momentum=high, xp=xp,
+                                        **self._cycle)
+
+    @staticmethod
+    def _lookup(table, it, xp):
+        if xp is np:
+            return table[np.minimum(np.asarray(it, dtype=np.int64), table.size - 1)]
+        return _table_lookup(table, it, xp)
+
+    def reset(self, base_lr=None, max_lr=None, step_size=None):
+        """Restarts the cycle at the current iteration, optionally with new bounds.
+
+        The history is kept. Called during ``fit()``, the new cycle starts at the
+        next step; otherwise at the first step of the next ``fit()``.
+        """
+        if self._cycle is None:
+            raise ValueError("reset() needs a cyclical policy, not a `schedule` vector.")
+        cycle = dict(self._cycle)
+        for name, value in (("base_lr", base_lr), ("max_lr", max_lr), ("step_size", step_size)):
+            if value is not None:
+                cycle[name] = value
+        if step_size is not None:
+            cycle["step_size_up"] = cycle["step_size_down"] = None
+        policies.check_cycle_args(**cycle)
+        self._cycle = cycle
+        if self._hook is not None:
+            self._origin = training.optimizer_step(self.model)
+            self._start_hook()  # re-traces the train step with the new cycle
+        else:
+            self._origin_pending = True
+
+
+class _OneCycleLogic(_ScheduleCallbackLogic):
+    """The one-cycle policy (Smith & Topin 2017), exactly PyTorch's ``OneCycleLR``.
+
+    Args:
+        max_lr, pct_start, div_factor, final_div_factor, anneal_strategy,
+            three_phase: as in ``kerasclr.policies.one_cycle_lr``.
+        total_iterations: the length of the cycle in steps, counted from the
+            optimizer's iteration 0 (so a reloaded model continues). None: the
+            length of the first ``fit()`` (``epochs * steps_per_epoch``), counted
+            from its first step.
+        momentum: ``(high, low)`` momentum (default 0.95, 0.85), or None.
+        record_metrics: also record the logged metrics per batch.
+    """
+
+    def __init__(self, max_lr, total_iterations=None, pct_start=0.3, div_factor=25.0,
+                 final_div_factor=1e4, anneal_strategy="cos", three_phase=False,
+                 momentum=(0.95, 0.85), record_metrics=False):
+        super().__init__()
+        self._cycle = dict(max_lr=max_lr, pct_start=pct_start, div_factor=div_factor,
+                           final_div_factor=final_div_factor, anneal_strategy=anneal_strategy,
+                           three_phase=bool(three_phase))
+        self.total_iterations = None if total_iterations is None else int(total_iterations)
+        if self.total_iterations is not None:
+            policies.check_one_cycle_args(self.total_iterations, base_momentum=0.85,
+                                          max_momentum=0.95, **self._cycle)
+        else:
+            policies._check_number("max_lr", max_lr, minimum=0)
+        self._init_common(momentum, record_metrics)
+
+    def _prepare(self, start_step, fit_steps):
+        if self.total_iterations is not None:
+            return
+        if fit_steps is None:
+            raise ValueError(
+                "callback_one_cycle() cannot infer `total_iterations`: the number of steps per "
+                "epoch is unknown (a generator or dataset of unknown length). Give "
+                "`total_iterations`, or `steps_per_epoch` to fit().")
+        policies.check_one_cycle_args(fit_steps, base_momentum=0.85, max_momentum=0.95,
+                                      **self._cycle)
+        self.total_iterations = fit_steps
+        self._origin = start_step
+
+    def _policy_args(self):
+        high, low = self.momentum if self.momentum is not None else (0.95, 0.85)
+        return dict(total_steps=self.total_iterations, base_momentum=low, max_momentum=high,
+                    **self._cycle)
+
+    def _lr(self, it, xp):
+        return policies.one_cycle_lr(it, xp=xp, **self._policy_args())
+
+    def _momentum(self, it, xp):
+        return policies.one_cycle_momentum(it, xp=xp, **self._policy_args())
+
+
+_CLASSES = {}
+
+
+def _build(logic, keras2):
+    key = (logic.__name__, keras2)
+    if key not in _CLASSES:
+        base = _callback_base(keras2)
+        name = logic.__name__.strip("_").replace("Logic", "")
+        cls = type(name, (logic, base), {"__doc__": logic.__doc__, "__module__": __name__})
+        if keras2:
+            from kerasclr import keras2 as keras2_support
+
+            cls = keras2_support.adapt(cls)
+        _CLASSES[key] = cls
+    return _CLASSES[key]
+
+
+def CyclicLR(*args, keras2=False, **kwargs):  # noqa: N802 (a class factory)
+    """A cyclical-learning-rate callback; see ``_CyclicLRLogic`` for the arguments.
+
+    ``keras2=True`` builds it for Keras 2 (``tf_keras``) models.
+    """
+    return _build(_CyclicLRLogic, keras2)(*args, **kwargs)
+
+
+def OneCycle(*args, keras2=False, **kwargs):  # noqa: N802
+    """A one-cycle callback; see ``_OneCycleLogic`` for the arguments."""
+    return _build(_OneCycleLogic, keras2)(*args, **kwargs)
+
+
+CyclicLR.__doc__ += "\n" + (_CyclicLRLogic.__doc__ or "")
+OneCycle.__doc__ += "\n" + (_OneCycleLogic.__doc__ or "")
