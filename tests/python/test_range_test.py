@@ -192,7 +192,7 @@ def _linear_model(keras):
     return model
 
 
-@pytest.mark.parametrize("smooth, factor", [(0.0, 3.0), (0.98, 3.5)])
+@pytest.mark.parametrize("smooth, factor", [(0.0, 3.0), (0.98, 4.0)])
 @pytest.mark.parametrize("seed", [7, 8])
 def test_divergence_matches_the_least_squares_stability_bound(keras, seed, smooth, factor):
     """Gradient descent on mean((Xw + b - y)^2) is stable iff lr < 2 / L, L the largest
@@ -208,7 +208,8 @@ def test_divergence_matches_the_least_squares_stability_bound(keras, seed, smoot
     assert run["stop_reason"] == "diverged"
     stop_lr = lrs[run["steps"] - 1]
     # Detected above the bound, and soon after it: the loss has to grow 5-fold first,
-    # and the smoothed loss lags the raw one (measured: about 2x and 3x the bound).
+    # and the smoothed loss lags the raw one (measured: 2.0-2.4x the bound raw, 2.8-3.5x
+    # smoothed, over the three backends).
     assert bound < stop_lr < factor * bound, (bound, stop_lr)
     for name, lr in result["suggestions"].items():
         assert lr < bound, (name, lr, bound)
