@@ -4,6 +4,8 @@ args <- commandArgs(trailingOnly = TRUE)
 out <- args[1]
 filter <- if (length(args) > 1 && nzchar(args[2])) args[2] else NULL
 library(testthat)
+# Developer runs are not CRAN runs: skip_on_cran() tests (snapshots, slow ones) run too.
+Sys.setenv(NOT_CRAN = "true")
 res <- testthat::test_dir("tests/testthat", package = "kerasclr", load_package = "installed",
                           filter = filter, reporter = ProgressReporter$new(show_praise = FALSE),
                           stop_on_failure = FALSE, stop_on_warning = FALSE)
