@@ -285,18 +285,40 @@ test_that("plot() draws the schedule, and the momentum on a second panel", {
   expect_snapshot(error = TRUE, plot(lr, log = "x"))
 })
 
-test_that("results are copied into R memory only when NumPy really shares it", {
+test_that("results are written into R memory only when NumPy really shares it", {
   skip_if_no_python()
   np <- reticulate::import("numpy", convert = FALSE)
-  copy_into_r <- kerasclr:::copy_into_r()
-  shared <- array(0, 3)
-  expect_true(copy_into_r(shared, np$array(c(1, 2, 3))))
-  expect_equal(as.numeric(shared), c(1, 2, 3))
+  evaluate_into_r <- kerasclr:::evaluate_into_r()
+  policy <- reticulate::py_get_attr(kerasclr:::policies_py(), "cyclic_lr")
+  steps <- array(as.double(0:4))
+  args <- list(step_size = 2)
+  expected <- c(0.001, 0.0035, 0.006, 0.0035, 0.001)
+  shared <- array(0, 5)
+  expect_true(evaluate_into_r(shared, policy, steps, args, 2L))  # chunks of 2, 2 and 1
+  expect_equal(as.numeric(shared), expected)
   # An array that NumPy owns (as if reticulate had copied the R vector): values returned.
-  expect_equal(as.numeric(copy_into_r(np$zeros(3L), np$array(c(4, 5, 6)))), c(4, 5, 6))
+  expect_equal(as.numeric(evaluate_into_r(np$zeros(5L), policy, steps, args, 3L)), expected)
   # The R vectors that cyclic_lr() returns are fresh: no aliasing between calls.
   a <- cyclic_lr(0:4, step_size = 2)
   b <- cyclic_lr(0:4, step_size = 4)
-  expect_false(identical(as.numeric(a), as.numeric(b)))
-  expect_equal(as.numeric(a), c(0.001, 0.0035, 0.006, 0.0035, 0.001))
+  expect_equal(as.numeric(a), expected)
+  expect_equal(as.numeric(b), c(0.001, 0.00225, 0.0035, 0.00475, 0.006))
+})
+
+test_that("chunked evaluation equals one vectorized call, and scale_fn is called once", {
+  skip_if_no_python()
+  n <- 3 * 65536 + 17  # several chunks and a partial one
+  policies <- reticulate::import("kerasclr.policies")
+  whole <- policies$cyclic_lr(array(as.double(0:(n - 1))), base_lr = 1e-4, max_lr = 1e-2,
+                              step_size = 1000, mode = "triangular2", tail = 50)
+  chunked <- cyclic_lr(0:(n - 1), base_lr = 1e-4, max_lr = 1e-2, step_size = 1000,
+                       mode = "triangular2", tail = 50)
+  expect_identical(as.numeric(chunked), as.numeric(whole))
+  calls <- 0
+  counted <- function(x) {
+    calls <<- calls + 1
+    1 / x
+  }
+  cyclic_lr(0:(n - 1), step_size = 1000, scale_fn = counted)
+  expect_equal(calls, 1)
 })
