@@ -21,9 +21,11 @@
 #'   RStudio (needs the rstudioapi package), so that the new environment is picked up.
 #' @returns `NULL`, invisibly. Called for its side effect.
 #' @family setup
-#' @examplesIf FALSE
+#' @examples
+#' \dontrun{
 #' install_kerasclr()
 #' install_kerasclr(backend = c("jax", "torch"))
+#' }
 #' @export
 install_kerasclr <- function(envname = "r-kerasclr", backend = c("tensorflow", "jax", "torch"),
                              ..., extra_packages = NULL, restart_session = TRUE) {
