@@ -107,7 +107,8 @@ check_backends <- function(backend) {
 }
 
 # The pip requirements for the chosen backends, given the reticulate version.
-kerasclr_python_packages <- function(backend, reticulate_version = utils::packageVersion("reticulate")) {
+kerasclr_python_packages <- function(backend, reticulate_version = NULL) {
+  reticulate_version <- reticulate_version %||% utils::packageVersion("reticulate")
   backend_packages <- c(tensorflow = "tensorflow", jax = "jax[cpu]", torch = "torch")
   numpy <- if (reticulate_version < "1.36") c("numpy<2", "ml_dtypes<0.6") else "numpy"
   c("keras>=3", numpy, unname(backend_packages[check_backends(backend)]), "scikit-learn")
@@ -115,8 +116,9 @@ kerasclr_python_packages <- function(backend, reticulate_version = utils::packag
 
 # The NumPy problem of check_python_setup(), or NULL: reticulate < 1.36 cannot convert
 # NumPy 2 arrays. Versions are arguments so that the message is testable without them.
-numpy_problem <- function(numpy_version, reticulate_version = utils::packageVersion("reticulate")) {
+numpy_problem <- function(numpy_version, reticulate_version = NULL) {
   if (is.null(numpy_version) || is.na(numpy_version)) return(NULL)
+  reticulate_version <- reticulate_version %||% utils::packageVersion("reticulate")
   numpy_version <- numeric_version(as.character(numpy_version), strict = FALSE)
   if (numpy_version < "2.0" || reticulate_version >= "1.36") return(NULL)
   sprintf(paste0(
@@ -129,9 +131,8 @@ numpy_problem <- function(numpy_version, reticulate_version = utils::packageVers
 
 # Everything kerasclr_sitrep() reports. `probe` and the reticulate version are arguments so
 # that the messages are testable without the set-up they describe.
-python_setup_info <- function(probe = probe_python,
-                              reticulate_version = utils::packageVersion("reticulate")) {
-  info <- list(reticulate = reticulate_version,
+python_setup_info <- function(probe = probe_python, reticulate_version = NULL) {
+  info <- list(reticulate = reticulate_version %||% utils::packageVersion("reticulate"),
                reticulate_python = Sys.getenv("RETICULATE_PYTHON"),
                virtualenv = tryCatch(reticulate::virtualenv_exists("r-kerasclr"), error = function(e) FALSE))
   info <- c(info, probe())
