@@ -107,10 +107,10 @@ par(op)
 invisible(dev.off())
 
 # ---- 2. Learning-rate range test --------------------------------------------------------------
-progress("learning-rate range test (exponential sweep 1e-5 .. 10, 120 steps)")
+progress("learning-rate range test (exponential sweep 1e-3 .. 10, 100 steps)")
 t0 <- Sys.time()
-range_test <- lr_range_test(build_model(), x_train, y_train, start_lr = 1e-5, end_lr = 10,
-                            num_iter = 120L, batch_size = batch_size, verbose = FALSE)
+range_test <- lr_range_test(build_model(), x_train, y_train, start_lr = 1e-3, end_lr = 10,
+                            num_iter = 100L, batch_size = batch_size, verbose = FALSE)
 progress("range test took %.1f s", as.numeric(Sys.time() - t0, units = "secs"))
 print(range_test)
 lr_range <- range_test$lr_range
