@@ -385,7 +385,8 @@ cyclic_args <- function(base_lr = NULL, max_lr = NULL, step_size = NULL, mode = 
                  format(tail)), call. = FALSE)
   }
 
-  if (!is.null(scale_fn)) {
+  # A Python callable (an R function too, for reticulate) is passed as it is.
+  if (!is.null(scale_fn) && !inherits(scale_fn, "python.builtin.object")) {
     if (is.function(scale_fn)) {
       if (in_graph) {
         stop(paste(
@@ -395,7 +396,7 @@ cyclic_args <- function(base_lr = NULL, max_lr = NULL, step_size = NULL, mode = 
         ), call. = FALSE)
       }
       scale_fn <- wrap_scale_fn(scale_fn)
-    } else if (!inherits(scale_fn, "python.builtin.object")) {
+    } else {
       arg_error("scale_fn", "a function or NULL", scale_fn)
     }
   }

@@ -48,6 +48,16 @@ test_that("learning_rate_schedule_one_cycle() equals one_cycle_lr() at every ste
   expect_equal(schedule_values(schedule, c(99L, 150L)), rep(0.1 / 25 / 1e4, 2), tolerance = 1e-6)
 })
 
+test_that("a Python scale_fn runs in the graph; it equals the same R function on vectors", {
+  keras_for_tests()
+  inverse <- reticulate::py_eval("lambda cycle: 1.0 / cycle")
+  schedule <- learning_rate_schedule_cyclic(base_lr = 1e-4, max_lr = 1e-2, step_size = 50,
+                                            scale_fn = inverse)
+  expected <- cyclic_lr(0:999, base_lr = 1e-4, max_lr = 1e-2, step_size = 50,
+                        scale_fn = function(cycle) 1 / cycle)
+  expect_lte(max_error_of_peak(schedule_values(schedule, 0:999), as.numeric(expected)), 1e-6)
+})
+
 test_that("the schedule object is a Keras LearningRateSchedule with its arguments as config", {
   keras <- keras_for_tests()
   schedule <- learning_rate_schedule_cyclic(base_lr = 1e-3, max_lr = 1e-2, step_size = 20, tail = 5)
