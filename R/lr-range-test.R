@@ -349,7 +349,8 @@ check_samples <- function(x, y, name = NULL) {
 
 check_model <- function(model) {
   if (!inherits(model, "python.builtin.object") || !reticulate::py_has_attr(model, "fit")) {
-    arg_error("model", "a compiled Keras model", model)
+    seen <- if (is.object(model)) sprintf("an object of class %s", class(model)[1]) else describe(model)
+    stop(sprintf("`model` must be a compiled Keras model, not %s.", seen), call. = FALSE)
   }
   compiled <- isTRUE(tryCatch(reticulate::py_to_r(reticulate::py_get_attr(model, "compiled")),
                               error = function(e) FALSE))

@@ -32,7 +32,7 @@ from kerasclr.state import ModelState, optimizers_of
 STEP_MODES = ("exp", "linear")
 STOP_REASONS = {
     "completed": "completed all {num_iter} steps",
-    "diverged": "stopped at step {steps}: the smoothed loss exceeded {threshold} x its minimum",
+    "diverged": "stopped at step {steps}: the smoothed loss exceeded {threshold:g} x its minimum",
     "nan": "stopped at step {steps}: the loss is NaN or infinite",
     "exhausted": "stopped at step {steps}: the data ran out (a one-shot generator); "
                  "pass a repeating source or lower `num_iter`",

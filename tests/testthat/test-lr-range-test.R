@@ -1,0 +1,164 @@
+# lr_range_test() from R: argument errors (no Python needed), a run through reticulate on a
+# tiny model with exact restoration, interrupts, and the print/plot/as.data.frame methods.
+
+not_a_model <- structure(list(), class = "not_a_model")
+x4 <- matrix(seq_len(40) / 40, ncol = 4)
+y4 <- rowSums(x4)
+
+test_that("bad arguments give R errors naming the argument, before any training", {
+  expect_snapshot(error = TRUE, lr_range_test(not_a_model, x4, y4, start_lr = 0))
+  expect_snapshot(error = TRUE, lr_range_test(not_a_model, x4, y4, start_lr = -1e-3))
+  expect_snapshot(error = TRUE, lr_range_test(not_a_model, x4, y4, end_lr = Inf))
+  expect_snapshot(error = TRUE, lr_range_test(not_a_model, x4, y4, start_lr = 1, end_lr = 0.1))
+  expect_snapshot(error = TRUE, lr_range_test(not_a_model, x4, y4, start_lr = 1, end_lr = 1))
+  expect_snapshot(error = TRUE, lr_range_test(not_a_model, x4, y4, num_iter = 4))
+  expect_snapshot(error = TRUE, lr_range_test(not_a_model, x4, y4, num_iter = 10.5))
+  expect_snapshot(error = TRUE, lr_range_test(not_a_model, x4, y4, step_mode = "cos"))
+  expect_snapshot(error = TRUE, lr_range_test(not_a_model, x4, y4, batch_size = 0))
+  expect_snapshot(error = TRUE, lr_range_test(not_a_model, x4, y4, diverge_threshold = 1))
+  expect_snapshot(error = TRUE, lr_range_test(not_a_model, x4, y4, smooth = 1))
+  expect_snapshot(error = TRUE, lr_range_test(not_a_model, x4, y4, weight_decay = c(0, -1)))
+  expect_snapshot(error = TRUE, lr_range_test(not_a_model, x4, y4, momentum = 1))
+  expect_snapshot(error = TRUE, lr_range_test(not_a_model, x4, y4, restore = NA))
+  expect_snapshot(error = TRUE, lr_range_test(not_a_model, x4, y4[1:7]))
+  expect_snapshot(error = TRUE, lr_range_test(not_a_model, list(x4, x4[1:5, ]), y4))
+  expect_snapshot(error = TRUE, lr_range_test(not_a_model, x4, y4,
+                                              validation_data = list(x4, y4[1:3])))
+  expect_snapshot(error = TRUE, lr_range_test(not_a_model, x4, y4))
+})
+
+# ---------------------------------------------------------------------------
+# With Keras
+# ---------------------------------------------------------------------------
+
+tiny_model <- function(keras, optimizer = NULL) {
+  keras$utils$set_random_seed(1L)
+  model <- keras$Sequential(list(keras$Input(shape = list(4L)),
+                                 keras$layers$Dense(4L, activation = "tanh"),
+                                 keras$layers$Dense(1L)))
+  model$compile(optimizer = optimizer %||% keras$optimizers$SGD(learning_rate = 0.01, momentum = 0.9),
+                loss = "mse")
+  model
+}
+
+tiny_data <- function(n = 64) {
+  set.seed(3)
+  x <- matrix(rnorm(n * 4), ncol = 4)
+  list(x = x, y = x %*% c(1, 2, -1, 0.5) + 0.3)
+}
+
+# Every model and optimizer variable, as R arrays (bitwise comparable with identical()).
+model_state <- function(model) {
+  state <- reticulate::import("kerasclr.state")
+  state$state_arrays(model)  # a named list of R arrays (float32 -> double is exact)
+}
+
+test_that("an uncompiled model is an R error before training", {
+  keras <- keras_for_tests()
+  model <- keras$Sequential(list(keras$Input(shape = list(4L)), keras$layers$Dense(1L)))
+  expect_snapshot(error = TRUE, lr_range_test(model, x4, y4))
+})
+
+test_that("a run returns the documented object and leaves the model exactly as found", {
+  keras <- keras_for_tests()
+  d <- tiny_data()
+  model <- tiny_model(keras)
+  model$fit(d$x, d$y, batch_size = 16L, verbose = 0L)
+  kerasclr:::kerasclr_py()  # so that kerasclr.state is importable
+  before <- model_state(model)
+  training <- reticulate::import("kerasclr.training")
+  lr_before <- training$get_learning_rate(model)
+  res <- lr_range_test(model, d$x, d$y, start_lr = 1e-4, end_lr = 1, num_iter = 12,
+                       batch_size = 16, verbose = FALSE)
+  expect_s3_class(res, "lr_range_test")
+  expect_named(res$history, c("lr", "loss", "smoothed_loss"))
+  expect_equal(nrow(res$history), res$runs$steps[1])
+  expect_equal(res$history$lr, 1e-4 * (1e4)^((seq_len(nrow(res$history)) - 1) / 11),
+               tolerance = 1e-12)
+  expect_named(res$suggestions, c("valley", "steep", "minimum", "slide"))
+  expect_named(res$lr_range, c("base_lr", "max_lr"))
+  expect_equal(res$lr_range[["max_lr"]], res$suggestions[["valley"]])
+  expect_equal(res$lr_range[["base_lr"]], res$lr_range[["max_lr"]] / 4)
+  expect_true(res$runs$stop_reason %in% c("completed", "diverged"))
+  after <- model_state(model)
+  expect_identical(names(after), names(before))
+  for (k in names(before)) expect_identical(after[[k]], before[[k]], label = k)
+  expect_identical(training$get_learning_rate(model), lr_before)
+  expect_identical(as.data.frame(res), res$history)
+})
+
+test_that("a grid gives one curve per value, with validation loss", {
+  keras <- keras_for_tests()
+  d <- tiny_data()
+  model <- tiny_model(keras)
+  res <- lr_range_test(model, d$x, d$y, start_lr = 1e-4, end_lr = 1, num_iter = 8,
+                       batch_size = 16, weight_decay = c(0, 0.01), momentum = c(0.5, 0.9),
+                       validation_data = list(d$x[1:20, ], d$y[1:20, , drop = FALSE]), verbose = FALSE,
+                       val_batches = 1, shuffle = FALSE)
+  expect_named(res$history, c("lr", "loss", "smoothed_loss", "val_loss", "weight_decay", "momentum"))
+  expect_equal(res$runs$weight_decay, c(0, 0, 0.01, 0.01))
+  expect_equal(res$runs$momentum, c(0.5, 0.9, 0.5, 0.9))
+  expect_equal(nrow(res$history), sum(res$runs$steps))
+  # every run starts from the same state: the same loss on the first batch
+  first <- !duplicated(res$history[c("weight_decay", "momentum")])
+  expect_length(unique(res$history$loss[first]), 1)
+  expect_true(res$best_run %in% 1:4)
+  expect_equal(res$suggestions, unlist(res$runs[res$best_run, names(res$suggestions)]),
+               ignore_attr = TRUE)
+  expect_output(print(res), "4 runs")
+  pdf(NULL)
+  on.exit(grDevices::dev.off(), add = TRUE)
+  expect_identical(plot(res), res)
+})
+
+test_that("print() shows how the run ended and the suggestions", {
+  keras <- keras_for_tests()
+  d <- tiny_data()
+  model <- tiny_model(keras)
+  res <- lr_range_test(model, d$x, d$y, start_lr = 1e-3, end_lr = 1e4, num_iter = 30,
+                       batch_size = 16, smooth = 0, verbose = FALSE)
+  expect_equal(res$runs$stop_reason, "diverged")
+  out <- capture.output(print(res))
+  expect_match(out, "smoothed loss exceeded 5 x its minimum", all = FALSE)
+  expect_match(out, "^  valley", all = FALSE)
+  expect_match(out, "base_lr = .*max_lr = ", all = FALSE)
+})
+
+test_that("an error or an interrupt mid-run restores the model", {
+  keras <- keras_for_tests()
+  d <- tiny_data()
+  model <- tiny_model(keras)
+  model$fit(d$x, d$y, batch_size = 16L, verbose = 0L)
+  before <- model_state(model)
+  py <- reticulate::py_run_string(paste(
+    "import keras, os, signal, time",
+    "class RaiseAt(keras.callbacks.Callback):",
+    "    def __init__(self, kind):",
+    "        super().__init__()",
+    "        self.kind = kind",
+    "    def on_train_batch_end(self, batch, logs=None):",
+    "        if batch == 3:",
+    "            if self.kind == 'error': raise RuntimeError('boom')",
+    "            os.kill(os.getpid(), signal.SIGINT)  # a real R interrupt (Ctrl+C)",
+    "            time.sleep(1)",
+    sep = "\n"))
+  expect_error(lr_range_test(model, d$x, d$y, num_iter = 10, batch_size = 16, verbose = FALSE,
+                             callbacks = list(py$RaiseAt("error"))), "boom")
+  after <- model_state(model)
+  for (k in names(before)) expect_identical(after[[k]], before[[k]], label = k)
+  got <- tryCatch(lr_range_test(model, d$x, d$y, num_iter = 10, batch_size = 16, verbose = FALSE,
+                                callbacks = list(py$RaiseAt("interrupt"))),
+                  interrupt = function(e) "interrupted")
+  expect_identical(got, "interrupted")
+  after <- model_state(model)
+  for (k in names(before)) expect_identical(after[[k]], before[[k]], label = k)
+})
+
+test_that("callback_cyclic_lr() and callback_one_cycle() find the field they use", {
+  keras <- keras_for_tests()
+  d <- tiny_data()
+  res <- lr_range_test(tiny_model(keras), d$x, d$y, start_lr = 1e-4, end_lr = 1, num_iter = 20,
+                       batch_size = 16, verbose = FALSE)
+  expect_true(is.numeric(res$lr_range) && length(res$lr_range) == 2)
+  expect_true(all(is.finite(res$lr_range)) && res$lr_range[1] < res$lr_range[2])
+})
