@@ -87,7 +87,8 @@ cyclic_lr <- function(iteration, base_lr = 0.001, max_lr = 0.006, step_size = 20
   args <- cyclic_args(
     base_lr = base_lr, max_lr = max_lr, step_size = step_size, mode = mode, gamma = gamma,
     scale_fn = scale_fn, scale_mode = scale_mode, tail = tail, step_size_up = step_size_up,
-    step_size_down = step_size_down, tail_scope = match_choice(tail_scope, "tail_scope", c("cycle", "schedule")),
+    step_size_down = step_size_down,
+    tail_scope = match_choice(tail_scope, "tail_scope", c("cycle", "schedule")),
     tail_divisor = tail_divisor, total_iterations = total_iterations
   )
   check_momentum(momentum)
@@ -158,7 +159,8 @@ one_cycle_lr <- function(total_iterations, max_lr, pct_start = 0.3, div_factor =
     pct_start = keep(pct_start, "pct_start"),
     div_factor = keep(div_factor, "div_factor"),
     final_div_factor = keep(final_div_factor, "final_div_factor"),
-    anneal_strategy = keep(match_choice(anneal_strategy, "anneal_strategy", c("cos", "linear")), "anneal_strategy"),
+    anneal_strategy = keep(match_choice(anneal_strategy, "anneal_strategy", c("cos", "linear")),
+                           "anneal_strategy"),
     three_phase = keep(three_phase, "three_phase"),
     total_name = "total_iterations"
   )
@@ -208,7 +210,8 @@ learning_rate_schedule_cyclic <- function(base_lr = 0.001, max_lr = 0.006, step_
   args <- cyclic_args(
     base_lr = base_lr, max_lr = max_lr, step_size = step_size, mode = mode, gamma = gamma,
     scale_fn = scale_fn, scale_mode = scale_mode, tail = tail, step_size_up = step_size_up,
-    step_size_down = step_size_down, tail_scope = match_choice(tail_scope, "tail_scope", c("cycle", "schedule")),
+    step_size_down = step_size_down,
+    tail_scope = match_choice(tail_scope, "tail_scope", c("cycle", "schedule")),
     tail_divisor = tail_divisor, total_iterations = total_iterations, in_graph = TRUE
   )
   keras_py()
@@ -253,7 +256,8 @@ learning_rate_schedule_one_cycle <- function(total_steps, max_lr, pct_start = 0.
     pct_start = keep(pct_start, "pct_start"),
     div_factor = keep(div_factor, "div_factor"),
     final_div_factor = keep(final_div_factor, "final_div_factor"),
-    anneal_strategy = keep(match_choice(anneal_strategy, "anneal_strategy", c("cos", "linear")), "anneal_strategy"),
+    anneal_strategy = keep(match_choice(anneal_strategy, "anneal_strategy", c("cos", "linear")),
+                           "anneal_strategy"),
     three_phase = keep(three_phase, "three_phase")
   )
   keras_py()
