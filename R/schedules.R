@@ -542,29 +542,10 @@ policy_values <- function(name, iteration, args) {
 
 POLICY_CHUNK <- 65536L
 
-# A Python function that evaluates `policy` chunk by chunk into the memory of the R double
-# array `out`, which reticulate shares with NumPy as a read-only array. It writes there
-# only when `out` really is R's memory (a NumPy view of foreign data); otherwise it
-# returns the values.
+# kerasclr._r_bridge.evaluate_into(): writes the values into the R vector `out`.
 evaluate_into_r <- function() {
   if (is.null(.kerasclr$evaluate_into_r)) {
-    code <- paste(
-      "def evaluate_into_r(out, policy, iterations, kwargs, chunk):",
-      "    import ctypes",
-      "    import numpy as np",
-      "    shared = not out.flags.owndata and out.base is not None and out.dtype == np.float64",
-      "    if shared:",
-      "        address = out.__array_interface__['data'][0]",
-      "        pointer = ctypes.cast(address, ctypes.POINTER(ctypes.c_double))",
-      "        target = np.ctypeslib.as_array(pointer, shape=out.shape)",
-      "    else:",
-      "        target = np.empty(out.shape)",
-      "    for start in range(0, out.shape[0], chunk):",
-      "        target[start:start + chunk] = policy(iterations[start:start + chunk], **kwargs)",
-      "    return True if shared else target",
-      sep = "\n"
-    )
-    .kerasclr$evaluate_into_r <- reticulate::py_run_string(code, local = TRUE)$evaluate_into_r
+    .kerasclr$evaluate_into_r <- kerasclr_py_module("_r_bridge")$evaluate_into
   }
   .kerasclr$evaluate_into_r
 }

@@ -155,8 +155,10 @@ def _cycle_geometry(iterations, up, down, xp):
     total = up + down
     completed = xp.floor(iterations / total)
     position = iterations - completed * total  # steps since the current cycle began
-    height = xp.where(position <= up, position / up, (total - position) / down)
-    return completed + 1.0, xp.minimum(xp.maximum(height, 0.0), 1.0)
+    # Rising edge position/up, falling edge (total - position)/down: the smaller of the two
+    # is the triangle (one pass, no `where`); the clamp absorbs float32 rounding of `completed`.
+    height = xp.maximum(xp.minimum(position / up, (total - position) / down), 0.0)
+    return completed + 1.0, height
 
 
 def _amplitude(iterations, up, down, mode, gamma, scale_fn, scale_mode, xp):
