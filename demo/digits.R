@@ -20,7 +20,7 @@ progress <- function(...) {
 png_file <- function(name, width = 1000, height = 600) {
   path <- file.path(out_dir, name)
   grDevices::png(path, width = width, height = height, res = 110)
-  path
+  invisible(path)
 }
 
 keras <- reticulate::import("keras")
@@ -50,8 +50,8 @@ epochs <- 8L
 steps_per_epoch <- ceiling(length(split$train) / batch_size)
 
 # The same model, with the same initial weights, for every run.
-build_model <- function(learning_rate = 0.01) {
-  keras$utils$set_random_seed(42L)
+build_model <- function(learning_rate = 0.01, seed = 42L) {
+  keras$utils$set_random_seed(seed)
   model <- keras$Sequential(list(
     keras$Input(shape = list(64L)),
     keras$layers$Dense(128L, activation = "relu"),
@@ -86,12 +86,14 @@ for (m in modes) {
   plot_schedule(lr, m$title)
 }
 oc <- one_cycle_lr(600, max_lr = 1e-2)
+par(mar = c(4, 4.5, 2.5, 3.5))
 plot(0:599, as.numeric(oc), type = "l", lwd = 2, col = "firebrick",
      main = "one_cycle_lr (momentum dashed)", xlab = "iteration", ylab = "learning rate")
 par(new = TRUE)
 plot(0:599, attr(oc, "momentum"), type = "l", lty = 2, col = "steelblue", axes = FALSE,
      xlab = "", ylab = "")
 axis(4, col.axis = "steelblue")
+mtext("momentum", side = 4, line = 2.3, cex = 0.7, col = "steelblue")
 par(op)
 invisible(dev.off())
 
@@ -120,46 +122,66 @@ plot(range_test)
 invisible(dev.off())
 
 # ---- 3. Training: constant learning rates vs one-cycle vs cyclical -----------------------------
-train <- function(policy, model, callbacks = list()) {
-  progress("training %-28s %d epochs ...", policy, epochs)
+# Every policy is trained from the same initial weights for each seed; differences of one or
+# two test images (0.3% each) are noise, hence several seeds and a standard deviation.
+seeds <- c(42L, 7L, 2024L)
+
+fit_once <- function(learning_rate, make_callback, seed) {
+  model <- build_model(learning_rate, seed)
+  callback <- if (is.null(make_callback)) NULL else make_callback()
   t0 <- Sys.time()
   history <- model$fit(x_train, y_train, batch_size = batch_size, epochs = epochs, verbose = 0L,
-                       validation_data = list(x_val, y_val), callbacks = callbacks)
-  seconds <- as.numeric(Sys.time() - t0, units = "secs")
-  val_acc <- unlist(history$history$val_accuracy)
-  test_acc <- unlist(model$evaluate(x_test, y_test, verbose = 0L))[2]
-  progress("  validation accuracy %.4f, test accuracy %.4f (%.1f s)",
-           val_acc[epochs], test_acc, seconds)
-  list(policy = policy, val_acc = val_acc, test_acc = test_acc, seconds = seconds)
+                       validation_data = list(x_val, y_val),
+                       callbacks = if (is.null(callback)) list() else list(callback))
+  list(val_acc = unlist(history$history$val_accuracy),
+       test_acc = unlist(model$evaluate(x_test, y_test, verbose = 0L))[2],
+       seconds = as.numeric(Sys.time() - t0, units = "secs"),
+       callback = callback)
+}
+
+run_policy <- function(policy, learning_rate = 0.01, make_callback = NULL) {
+  progress("training %-32s %d epochs x %d seeds ...", policy, epochs, length(seeds))
+  fits <- lapply(seeds, function(seed) fit_once(learning_rate, make_callback, seed))
+  val_curves <- sapply(fits, `[[`, "val_acc")
+  test_acc <- vapply(fits, `[[`, numeric(1), "test_acc")
+  seconds <- mean(vapply(fits, `[[`, numeric(1), "seconds"))
+  progress("  validation accuracy %.4f, test accuracy %.4f (sd %.4f), %.1f s per run",
+           mean(val_curves[epochs, ]), mean(test_acc), stats::sd(test_acc), seconds)
+  list(policy = policy, val_curve = rowMeans(val_curves), test_acc = test_acc,
+       seconds = seconds, callback = fits[[1]]$callback)
 }
 
 constant_lrs <- c(0.01, 0.03, 0.1, 0.3)
-runs <- lapply(constant_lrs, function(lr) {
-  train(sprintf("constant lr = %g", lr), build_model(lr))
-})
-final_val <- vapply(runs, function(r) r$val_acc[epochs], numeric(1))
+runs <- lapply(constant_lrs, function(lr) run_policy(sprintf("constant lr = %g", lr), lr))
+final_val <- vapply(runs, function(r) r$val_curve[epochs], numeric(1))
 best <- which.max(final_val)
 progress("best constant learning rate on the validation set: %g", constant_lrs[best])
 
-one_cycle <- callback_one_cycle(max_lr = range_test)
-runs[[length(runs) + 1]] <- train(
-  sprintf("one-cycle, max_lr = %.3g", lr_range[2]), build_model(), list(one_cycle))
+runs[[length(runs) + 1]] <- run_policy(
+  sprintf("one-cycle, max_lr = %.3g", lr_range[2]),
+  make_callback = function() callback_one_cycle(max_lr = range_test))
+one_cycle <- runs[[length(runs)]]$callback
 
-cyclic <- callback_cyclic_lr(lr_range = range_test, step_size = 2 * steps_per_epoch,
-                             tail = steps_per_epoch %/% 2)
-runs[[length(runs) + 1]] <- train(
-  sprintf("cyclic, %.3g .. %.3g, tail", lr_range[1], lr_range[2]), build_model(), list(cyclic))
+runs[[length(runs) + 1]] <- run_policy(
+  sprintf("cyclic %.3g-%.3g, tail", lr_range[1], lr_range[2]),
+  make_callback = function() {
+    callback_cyclic_lr(lr_range = range_test, step_size = 2 * steps_per_epoch,
+                       tail = steps_per_epoch %/% 2)
+  })
 
 results <- data.frame(
   policy = vapply(runs, `[[`, "", "policy"),
   epochs = epochs,
-  val_accuracy = round(vapply(runs, function(r) r$val_acc[epochs], numeric(1)), 4),
-  test_accuracy = round(vapply(runs, `[[`, numeric(1), "test_acc"), 4),
+  val_accuracy = round(vapply(runs, function(r) r$val_curve[epochs], numeric(1)), 4),
+  test_accuracy = round(vapply(runs, function(r) mean(r$test_acc), numeric(1)), 4),
+  test_sd = round(vapply(runs, function(r) stats::sd(r$test_acc), numeric(1)), 4),
   seconds = round(vapply(runs, `[[`, numeric(1), "seconds"), 1)
 )
-results$policy[best] <- paste(results$policy[best], "(best constant)")
-cat("\nResults (", epochs, " epochs, batch size ", batch_size, ", SGD momentum 0.9; the ",
-    "constant rate was picked on the validation set, so compare test accuracy):\n", sep = "")
+results$policy[best] <- paste(results$policy[best], "(best)")
+cat(sprintf(paste0(
+  "\nResults: %d epochs, batch size %d, SGD momentum 0.9, mean over %d seeds (seconds: per ",
+  "run).\nThe best constant rate was picked on the validation set, so compare test accuracy.\n"),
+  epochs, batch_size, length(seeds)))
 print(results, row.names = FALSE)
 utils::write.csv(results, file.path(out_dir, "results.csv"), row.names = FALSE)
 
@@ -171,10 +193,11 @@ invisible(dev.off())
 png_file("accuracy.png", width = 900, height = 550)
 show <- c(best, length(runs) - 1, length(runs))
 cols <- c("grey40", "firebrick", "steelblue")
-acc <- sapply(runs[show], `[[`, "val_acc")
+acc <- sapply(runs[show], `[[`, "val_curve")
 op <- par(mar = c(4, 4.5, 2.5, 1))
 matplot(seq_len(epochs), acc, type = "b", pch = 16, lty = 1, col = cols, xlab = "epoch",
-        ylab = "validation accuracy", main = "Digits: validation accuracy per epoch")
+        ylab = sprintf("validation accuracy (mean of %d seeds)", length(seeds)),
+        main = "Digits: validation accuracy per epoch")
 legend("bottomright", legend = results$policy[show], col = cols, lty = 1, pch = 16, bty = "n")
 par(op)
 invisible(dev.off())
