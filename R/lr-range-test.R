@@ -25,13 +25,16 @@
 #'
 #' The suggestions are fastai's four methods, computed exactly as `lr_find()` does (on the
 #' smoothed loss, leaving out the first `num_iter %/% 10` and the last 5 points):
-#' `valley` (the default: about halfway down the longest valley of the curve), `steep`
+#' `valley` (fastai's default: about halfway down the longest valley of the curve), `steep`
 #' (the steepest fall against `log(lr)`), `minimum` (a tenth of the lr at the lowest
 #' loss) and `slide` (fastai's interval slide rule). `$lr_range` is
-#' `c(base_lr = valley / 4, max_lr = valley)`: fastai uses `valley` as the peak of
-#' `fit_one_cycle()`, and Smith (2017) sets the lower CLR bound 3 to 4 times below the
-#' upper one. Pass the result to `callback_cyclic_lr(lr_range = res)` or
-#' `callback_one_cycle(max_lr = res)`.
+#' `c(base_lr = minimum / 4, max_lr = minimum)`: the peak is one order of magnitude below
+#' the learning rate of the lowest loss (fastai's classic rule for `fit_one_cycle()`, and
+#' Smith's advice to take the largest rate at which the loss still clearly falls); Smith
+#' (2017) sets the lower CLR bound 3 to 4 times below the upper one. (fastai's newer
+#' default, `valley`, is more cautious: with SGD and momentum it came out 3 to 10 times
+#' below the best constant rate in our benchmark.) Pass the result to
+#' `callback_cyclic_lr(lr_range = res)` or `callback_one_cycle(max_lr = res)`.
 #'
 #' With `weight_decay` and/or `momentum`, one test is run per value (per combination
 #' when both are given), each from the same starting state. `weight_decay` sets the
@@ -208,8 +211,8 @@ print.lr_range_test <- function(x, ...) {
   }
   cat("Suggested learning rates (fastai's methods, on the smoothed loss):\n")
   sug <- x$suggestions
-  notes <- c(valley = "(default)", steep = "", minimum = "(a tenth of the lr at the minimum)",
-             slide = "")
+  notes <- c(valley = "(fastai's default)", steep = "",
+             minimum = "(a tenth of the lr at the lowest loss; gives lr_range)", slide = "")
   for (m in names(sug)) cat(sprintf("  %-8s %-10s %s\n", m, format_lr(sug[[m]]), notes[[m]]))
   cat(sprintf("lr_range for callback_cyclic_lr()/callback_one_cycle(): base_lr = %s, max_lr = %s\n",
               format_lr(x$lr_range[["base_lr"]]), format_lr(x$lr_range[["max_lr"]])))

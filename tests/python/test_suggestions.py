@@ -116,8 +116,8 @@ def test_suggest_cuts_at_first_nan():
 
 
 def test_clr_range_rule():
-    assert S.clr_range({"valley": 0.08, "minimum": 0.01}) == (0.02, 0.08)
-    assert S.clr_range({"valley": math.nan, "minimum": 0.01}) == (0.0025, 0.01)
+    assert S.clr_range({"valley": 0.08, "minimum": 0.01}) == (0.0025, 0.01)
+    assert S.clr_range({"valley": 0.08, "minimum": math.nan}) == (0.02, 0.08)
     base, top = S.clr_range({"valley": math.nan, "minimum": math.nan, "steep": math.nan})
     assert math.isnan(base) and math.isnan(top)
 

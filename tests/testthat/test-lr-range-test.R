@@ -77,7 +77,7 @@ test_that("a run returns the documented object and leaves the model exactly as f
                tolerance = 1e-12)
   expect_named(res$suggestions, c("valley", "steep", "minimum", "slide"))
   expect_named(res$lr_range, c("base_lr", "max_lr"))
-  expect_equal(res$lr_range[["max_lr"]], res$suggestions[["valley"]])
+  expect_equal(res$lr_range[["max_lr"]], res$suggestions[["minimum"]])
   expect_equal(res$lr_range[["base_lr"]], res$lr_range[["max_lr"]] / 4)
   expect_true(res$runs$stop_reason %in% c("completed", "diverged"))
   after <- model_state(model)

@@ -180,17 +180,21 @@ def suggest(lrs, smoothed_losses, num_iter=None, methods=METHODS):
 def clr_range(suggestions, divisor=4.0):
     """A ``(base_lr, max_lr)`` pair for cyclical / one-cycle training.
 
-    ``max_lr`` is the ``valley`` suggestion (fastai's default for ``fit_one_cycle``:
-    a learning rate still well inside the region where the loss falls), and
-    ``base_lr = max_lr / divisor`` with ``divisor = 4``: Smith (2017, sec. 3.3) sets
-    the CLR bounds from the range test and takes the lower bound 3 to 4 times below the
-    upper one. If ``valley`` is NaN (too short a curve), ``minimum`` then ``steep`` are
-    used instead.
+    ``max_lr`` is the ``minimum`` suggestion: one order of magnitude below the learning
+    rate of the lowest smoothed loss. That is fastai's classic rule for
+    ``fit_one_cycle`` (``lr_min / 10``, the first suggestion of ``lr_find`` before
+    fastai 2.5) and Smith's (2017, 2018) advice to take the largest rate at which the
+    loss still falls clearly, short of where it bottoms out. fastai's newer default,
+    ``valley``, is more cautious: with SGD and momentum on the digits benchmark
+    (bench/bench-range-test.py) it gave max_lr 0.01-0.03 against a best constant
+    rate of 0.1. ``base_lr = max_lr / divisor`` with ``divisor = 4``: Smith
+    (2017, sec. 3.3) takes the lower CLR bound 3 to 4 times below the upper one. If
+    ``minimum`` is NaN (too short a curve), ``valley`` then ``steep`` are used.
 
     Returns:
         ``(base_lr, max_lr)``, NaNs if no suggestion is available.
     """
-    for name in ("valley", "minimum", "steep"):
+    for name in ("minimum", "valley", "steep"):
         value = suggestions.get(name, math.nan)
         if value is not None and math.isfinite(value) and value > 0:
             return value / divisor, value
