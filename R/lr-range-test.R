@@ -158,7 +158,10 @@ lr_range_test <- function(model, x, y = NULL, start_lr = 1e-7, end_lr = 10, num_
   extra <- list(...)
   if (!is.null(extra$val_batches)) extra$val_batches <- as.integer(extra$val_batches)
   result <- py_call(do.call(range_test$lr_range_test, c(args, extra)))
-  new_lr_range_test(result)
+  res <- new_lr_range_test(result)
+  exhausted <- which(res$runs$stop_reason == "exhausted")
+  if (length(exhausted)) warning("The lr range test ", res$runs$message[exhausted[1]], ".", call. = FALSE)
+  res
 }
 
 #' Print, plot and convert a learning-rate range test

@@ -349,6 +349,10 @@ def test_input_kinds(keras):
             yield x[j * 16:(j + 1) * 16], y[j * 16:(j + 1) * 16]
 
     assert lr_range_test(model, generator(20), **kwargs)["runs"][0]["steps"] == 10
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)  # 4 batches, cycled
+    assert lr_range_test(model, dataset, **kwargs)["runs"][0]["steps"] == 10
     short = lr_range_test(model, generator(6), **kwargs)["runs"][0]
     assert (short["stop_reason"], short["steps"]) == ("exhausted", 6)
 
@@ -382,3 +386,23 @@ def test_uncompiled_model_and_mismatched_lengths(keras):
     model.compile("sgd", "mse")
     with pytest.raises(ValueError, match="same number of samples"):
         lr_range_test(model, x, y[:20], verbose=False)
+
+
+def test_loss_scale_optimizer_and_steps_per_execution_are_restored(keras):
+    from kerasclr.range_test import lr_range_test
+
+    x, y = _data()
+    inner = keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)
+    model = _model(keras, keras.optimizers.LossScaleOptimizer(inner), extras=False)
+    model = _trained(keras, model, x, y)
+    if keras.backend.backend() != "torch":  # torch allows steps_per_execution=1 only
+        model.steps_per_execution = 2
+        model.train_function = None
+    spe = model.steps_per_execution
+    before = _state(model)
+    result = lr_range_test(model, x, y, start_lr=1e-4, end_lr=1.0, num_iter=8, batch_size=16,
+                           weight_decay=[0.01], momentum=[0.5], verbose=False)
+    assert result["runs"][0]["steps"] == 8  # one event per step, not per execution
+    _assert_same_state(before, _state(model))
+    assert model.steps_per_execution == spe
+    assert (inner.weight_decay, inner.momentum) == (None, 0.9)
