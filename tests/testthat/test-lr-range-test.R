@@ -162,3 +162,19 @@ test_that("callback_cyclic_lr() and callback_one_cycle() find the field they use
   expect_true(is.numeric(res$lr_range) && length(res$lr_range) == 2)
   expect_true(all(is.finite(res$lr_range)) && res$lr_range[1] < res$lr_range[2])
 })
+
+test_that("a one-shot generator that runs out ends the test with a warning", {
+  keras <- keras_for_tests()
+  d <- tiny_data(48)
+  py <- reticulate::py_run_string(paste(
+    "def three_batches(x, y):",
+    "    for i in range(3):",
+    "        yield x[16 * i:16 * (i + 1)], y[16 * i:16 * (i + 1)]",
+    sep = "\n"))
+  gen <- py$three_batches(reticulate::np_array(d$x, dtype = "float32"),
+                          reticulate::np_array(d$y, dtype = "float32"))
+  expect_warning(res <- lr_range_test(tiny_model(keras), gen, num_iter = 10, verbose = FALSE),
+                 "data ran out")
+  expect_identical(res$runs$stop_reason, "exhausted")
+  expect_identical(res$runs$steps, 3L)
+})
