@@ -406,3 +406,25 @@ def test_loss_scale_optimizer_and_steps_per_execution_are_restored(keras):
     _assert_same_state(before, _state(model))
     assert model.steps_per_execution == spe
     assert (inner.weight_decay, inner.momentum) == (None, 0.9)
+
+
+def test_unbuilt_model_keeps_its_initial_weights(keras):
+    """A model without an input shape is built by the test's fit(); it cannot be unbuilt,
+    so its new weights are restored to their initial values (what fit() gave them)."""
+    from kerasclr.range_test import lr_range_test
+
+    x, y = _data(n=64)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.layers.Dense(8), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.Adam(), "mse")
+    initial = {}
+
+    class Grab(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            initial["weights"] = [np.array(w) for w in self.model.get_weights()]
+
+    result = lr_range_test(model, x, y, num_iter=6, batch_size=16, verbose=False, callbacks=[Grab()])
+    assert result["runs"][0]["steps"] == 6
+    assert model.built and not model.optimizer.built
+    for a, b in zip(initial["weights"], model.get_weights()):
+        assert np.array_equal(a, b)

@@ -304,7 +304,8 @@ def lr_range_test(model, x, y=None, start_lr=1e-7, end_lr=10.0, num_iter=100, st
         batch_size: for array input.
         validation_data: ``(x_val, y_val)`` or a dataset; its first ``val_batches``
             batches are evaluated after every step (bounded cost).
-        diverge_threshold: stop when smoothed loss > this x the best smoothed loss.
+        diverge_threshold: stop when smoothed loss > this x the best smoothed loss
+            (checked while the best smoothed loss is > 0).
         smooth: the smoothing factor beta in ``[0, 1)`` (0: no smoothing).
         weight_decay: None, or values of ``optimizer.weight_decay`` (Keras 3's decoupled
             weight decay, applied by every built-in optimizer as
