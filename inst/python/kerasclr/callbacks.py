@@ -16,11 +16,11 @@ the hook at ``on_train_begin`` and removes it at ``on_train_end``. This
 - costs no Python work per batch for the schedule, and resumes exactly with
   ``steps_per_execution > 1``, several ``fit()`` calls, or a reloaded model.
 
-Per batch the callbacks only take a reference to the loss tracker's state, from
-which the true loss of every batch is recovered at the end of the epoch
-(``kerasclr.training.BatchLossReader``). ``history`` holds, per batch: epoch,
-iteration, learning_rate, momentum, loss (and the logged metrics with
-``record_metrics=True``); it accumulates over ``fit()`` calls.
+Per batch the callbacks only record the logs: the train step itself returns the
+loss tracker's total and count (``kerasclr.training.LossProbe``), from which the
+true loss of every batch is recovered at the end of the epoch. ``history`` holds,
+per batch: epoch, iteration, learning_rate, momentum, loss and the logged metrics
+(Keras' running means); it accumulates over ``fit()`` calls.
 
 A custom ``scale_fn`` (for example an R function) cannot run in the graph: for a
 fit of known length its values are computed once at ``on_train_begin`` (one
@@ -65,12 +65,18 @@ def _table_lookup(table, it, xp, offset=0):
     return xp.take(xp.convert_to_tensor(table.astype("float32")), index)
 
 
-class _ScheduleCallbackLogic:
-    """What CyclicLR and OneCycle share; the Keras base class comes from the factory."""
+class ScheduleCallback:
+    """What CyclicLR and OneCycle share; the Keras base class comes from the factory.
 
-    def _init_common(self, momentum_range, record_metrics):
+    The R methods ``as.data.frame()`` and ``plot()`` dispatch on this class.
+    """
+
+    # Our batch-end hook only records: Keras may run it off the main thread, so that
+    # converting the logs to floats does not stall training (JAX, PyTorch).
+    async_safe = True
+
+    def _init_common(self, momentum_range):
         self.history = {key: [] for key in HISTORY_KEYS}
-        self.record_metrics = bool(record_metrics)
         if momentum_range is not None:
             high, low = (float(v) for v in momentum_range)
             policies._check_number("momentum[0]", high, minimum=0, strict=False, maximum=1)
@@ -86,8 +92,9 @@ class _ScheduleCallbackLogic:
         self._host_mode = False
         self._table = None
         self._epoch_open = False
-        if self.record_metrics:
-            self.on_train_batch_end = self._record_batch_logs
+        self._version = 0         # bumped whenever the policy (hence the traced step) changes
+        self._traced = None       # (key, train_function) traced with our hook
+        self._probe = None
 
     # -- subclasses provide ------------------------------------------------- #
     def _lr(self, it, xp):
@@ -137,8 +144,8 @@ class _ScheduleCallbackLogic:
         steps, epochs = params.get("steps"), params.get("epochs")
         fit_steps = int(steps) * int(epochs) if steps and epochs else None
         self._prepare(start, fit_steps)
-        self._reader = training.BatchLossReader(model)
         self._host_mode = False
+        previous_table = self._table
         self._table = None
         if not self._graph_safe():
             if fit_steps is not None:
@@ -151,6 +158,9 @@ class _ScheduleCallbackLogic:
                     "fit (give `steps_per_epoch`), or use a named `mode`, or `momentum=None`.")
             else:
                 self._host_mode = True
+        if self._table is not None or previous_table is not None:
+            self._version += 1  # the table is baked into the traced step
+        self._plain_train_function = model.train_function
         self._start_hook()
 
     def _graph_lr(self, it, xp):
@@ -163,67 +173,105 @@ class _ScheduleCallbackLogic:
             return _table_lookup(self._table[2], it, xp, self._table[0])
         return self._momentum(xp.maximum(self._relative(it, xp), 0.0), xp)
 
+    def _host_lr(self, step):
+        return float(self.learning_rate_at(step))
+
+    def _host_momentum(self, step):
+        return float(self.momentum_at(step))
+
     def _start_hook(self):
+        """Installs the hook and the train step traced with it (cached across fits)."""
+        model = self.model
         if self._hook is not None:
-            self._hook.remove(reset_train_function=False)
-        shadow = None if self.momentum is None else max(self.momentum)
-        self._hook = training.ScheduleHook(
-            self.model,
-            lr_fn=None if self._host_mode else self._graph_lr,
-            momentum_fn=None if self.momentum is None else self._graph_momentum,
-            momentum_shadow=shadow,
-        ).install()
+            self._hook.remove()
+        eager = training.eager_torch(model)
+        momentum = self.momentum is not None
+        if eager or self._host_mode:
+            # Plain floats per step: eager PyTorch (cheapest) or a custom scale_fn
+            # over a fit of unknown length (then computed in Python, e.g. in R).
+            hook = training.ScheduleHook(
+                model, host_lr=self._host_lr,
+                host_momentum=self._host_momentum if momentum else None)
+        else:
+            hook = training.ScheduleHook(
+                model, lr_fn=self._graph_lr,
+                momentum_fn=self._graph_momentum if momentum else None,
+                momentum_shadow=max(self.momentum) if momentum else None)
+        self._hook = hook.install()
+        if self._probe is None:
+            self._probe = training.LossProbe(model).install()
+        # The traced step depends on the policy; trace again only when it changed.
+        key = (id(model), id(self._hook.optimizer), self._version, eager or self._host_mode,
+               getattr(model, "steps_per_execution", 1))
+        cached = self._traced
+        if cached is not None and cached[0] == key:
+            model.train_function = cached[1]
+        else:
+            model.make_train_function(force=True)
+        self._traced_key = key
+
+    def _stop_hook(self):
+        if self._hook is None:
+            return
+        self._hook.remove()
+        self._hook = None
+        if self._probe is not None:
+            self._probe.remove()
+            self._probe = None
+        model = self.model
+        # Keep our traced step for the next fit with this callback; give the model
+        # back the step it had, so that a later fit without us is not scheduled.
+        self._traced = (self._traced_key, model.train_function)
+        model.train_function = self._plain_train_function
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = int(epoch)
         self._epoch_start = training.optimizer_step(self.model)
-        self._reader.on_epoch_begin()
-        self._begins, self._snapshots, self._batch_logs = [], [], []
+        self._rows = []
         self._epoch_open = True
 
-    def on_train_batch_begin(self, batch, logs=None):
-        if self._begins:
-            self._snapshots.append(self._reader.snapshot())
-        self._begins.append(batch)
-        if self._host_mode:
-            step = self._epoch_start + batch
-            training.set_learning_rate(self.model, float(self.learning_rate_at(step)))
-
-    def _record_batch_logs(self, batch, logs=None):
-        self._batch_logs.append(dict(logs or {}))
+    def on_train_batch_end(self, batch, logs=None):
+        # async_safe: on JAX and PyTorch Keras calls this in a worker thread (possibly
+        # out of order), with logs already converted to floats; only record here.
+        totals = training.LossProbe.pop(logs)
+        self._rows.append((batch, totals, dict(logs or {})))
 
     def _close_epoch(self):
-        """Turns the epoch's snapshots into history rows (once per epoch)."""
+        """Turns the epoch's batch records into history rows (once per epoch)."""
         if not self._epoch_open:
             return
         self._epoch_open = False
-        if not self._begins:
+        rows = sorted(self._rows, key=lambda row: row[0])
+        if not rows:
             return
-        self._snapshots.append(self._reader.snapshot())
-        losses = self._reader.losses(self._snapshots)
-        iterations = self._epoch_start + np.asarray(self._begins, dtype=np.int64)
-        n = len(iterations)
+        ends = np.asarray([row[0] for row in rows], dtype=np.int64)
+        begins = np.concatenate([[0], ends[:-1] + 1])  # an event covers steps begin..end
+        iterations = self._epoch_start + begins
+        n = len(rows)
+        if all(row[1] is not None for row in rows):
+            totals = np.vstack([[0.0, 0.0], [row[1] for row in rows]])
+            d_total, d_count = np.diff(totals[:, 0]), np.diff(totals[:, 1])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                losses = np.where(d_count > 0, d_total / np.where(d_count > 0, d_count, 1.0), np.nan)
+        else:  # no standard loss tracker (custom train_step): the logged value
+            losses = np.asarray([row[2].get("loss", np.nan) for row in rows], dtype=np.float64)
+        before = len(self.history["epoch"])
         self.history["epoch"].extend([self._epoch] * n)
         self.history["iteration"].extend(int(i) for i in iterations)
         self.history["learning_rate"].extend(float(v) for v in self.learning_rate_at(iterations))
         self.history["momentum"].extend(float(v) for v in self.momentum_at(iterations))
         self.history["loss"].extend(float(v) for v in losses)
-        if self.record_metrics:
-            keys = sorted({k for row in self._batch_logs for k in row} - {"loss"})
-            known = len(self.history["epoch"]) - n
-            for key in keys:
-                column = self.history.setdefault(key, [math.nan] * known)
-                column.extend(float(row.get(key, math.nan)) for row in self._batch_logs)
-            for key, column in self.history.items():
-                if len(column) < len(self.history["epoch"]):
-                    column.extend([math.nan] * (len(self.history["epoch"]) - len(column)))
-
-    def on_test_begin(self, logs=None):
-        # fit() runs validation before on_epoch_end, and evaluate() resets the loss
-        # tracker: read the epoch's last batch first.
-        self._close_epoch()
+        # The other logged values (metrics: running means over the epoch, as Keras logs them).
+        for key in sorted({k for row in rows for k in row[2]} - set(HISTORY_KEYS)):
+            column = self.history.setdefault(key, [math.nan] * before)
+            column.extend(float(np.asarray(row[2].get(key, math.nan))) for row in rows)
+        total = len(self.history["epoch"])
+        for column in self.history.values():
+            if len(column) < total:
+                column.extend([math.nan] * (total - len(column)))
 
     def on_epoch_end(self, epoch, logs=None):
+        training.LossProbe.pop(logs)  # Keras may pass the last step's logs on as the epoch's
         self._close_epoch()
         if logs is not None and self.history["learning_rate"]:
             logs["learning_rate"] = self.history["learning_rate"][-1]
@@ -239,9 +287,7 @@ class _ScheduleCallbackLogic:
 
     def on_train_end(self, logs=None):
         self._close_epoch()
-        if self._hook is not None:
-            self._hook.remove()
-            self._hook = None
+        self._stop_hook()
         self._store_next_learning_rate()
 
     # -- history ----------------------------------------------------------- #
@@ -258,7 +304,7 @@ def _callback_base(keras2):
     return _keras().callbacks.Callback
 
 
-class _CyclicLRLogic(_ScheduleCallbackLogic):
+class _CyclicLRLogic(ScheduleCallback):
     """Cyclical learning rate (Smith 2015), optionally with cyclical momentum.
 
     The learning rate at optimizer iteration ``it`` is
@@ -274,14 +320,12 @@ class _CyclicLRLogic(_ScheduleCallbackLogic):
         schedule: a vector of learning rates: element ``k`` at iteration ``k``,
             the last value held afterwards (replaces the cycle arguments).
         momentum_schedule: with ``schedule``, a vector of momentum values.
-        record_metrics: also record the logged metrics per batch (costs a
-            synchronisation per batch).
     """
 
     def __init__(self, base_lr=0.001, max_lr=0.006, step_size=2000, mode="triangular", gamma=1.0,
                  scale_fn=None, scale_mode=None, step_size_up=None, step_size_down=None, tail=0,
                  tail_scope="cycle", tail_divisor=None, total_iterations=None, momentum=None,
-                 schedule=None, momentum_schedule=None, record_metrics=False):
+                 schedule=None, momentum_schedule=None):
         super().__init__()
         if schedule is not None:
             self.schedule = _as_schedule_vector("schedule", schedule)
@@ -300,7 +344,7 @@ class _CyclicLRLogic(_ScheduleCallbackLogic):
                                tail=tail, tail_scope=tail_scope, tail_divisor=tail_divisor,
                                total_iterations=total_iterations)
             policies.check_cycle_args(**self._cycle)
-        self._init_common(momentum, record_metrics)
+        self._init_common(momentum)
 
     def _graph_safe(self):
         return self._cycle is None or self._cycle["scale_fn"] is None
@@ -339,6 +383,7 @@ class _CyclicLRLogic(_ScheduleCallbackLogic):
             cycle["step_size_up"] = cycle["step_size_down"] = None
         policies.check_cycle_args(**cycle)
         self._cycle = cycle
+        self._version += 1
         if self._hook is not None:
             self._origin = training.optimizer_step(self.model)
             self._start_hook()  # re-traces the train step with the new cycle
@@ -346,7 +391,7 @@ class _CyclicLRLogic(_ScheduleCallbackLogic):
             self._origin_pending = True
 
 
-class _OneCycleLogic(_ScheduleCallbackLogic):
+class _OneCycleLogic(ScheduleCallback):
     """The one-cycle policy (Smith & Topin 2017), exactly PyTorch's ``OneCycleLR``.
 
     Args:
@@ -357,12 +402,11 @@ class _OneCycleLogic(_ScheduleCallbackLogic):
             length of the first ``fit()`` (``epochs * steps_per_epoch``), counted
             from its first step.
         momentum: ``(high, low)`` momentum (default 0.95, 0.85), or None.
-        record_metrics: also record the logged metrics per batch.
     """
 
     def __init__(self, max_lr, total_iterations=None, pct_start=0.3, div_factor=25.0,
                  final_div_factor=1e4, anneal_strategy="cos", three_phase=False,
-                 momentum=(0.95, 0.85), record_metrics=False):
+                 momentum=(0.95, 0.85)):
         super().__init__()
         self._cycle = dict(max_lr=max_lr, pct_start=pct_start, div_factor=div_factor,
                            final_div_factor=final_div_factor, anneal_strategy=anneal_strategy,
@@ -373,7 +417,7 @@ class _OneCycleLogic(_ScheduleCallbackLogic):
                                           max_momentum=0.95, **self._cycle)
         else:
             policies._check_number("max_lr", max_lr, minimum=0)
-        self._init_common(momentum, record_metrics)
+        self._init_common(momentum)
 
     def _prepare(self, start_step, fit_steps):
         if self.total_iterations is not None:
@@ -387,6 +431,7 @@ class _OneCycleLogic(_ScheduleCallbackLogic):
                                       **self._cycle)
         self.total_iterations = fit_steps
         self._origin = start_step
+        self._version += 1
 
     def _policy_args(self):
         high, low = self.momentum if self.momentum is not None else (0.95, 0.85)
@@ -400,6 +445,20 @@ class _OneCycleLogic(_ScheduleCallbackLogic):
         return policies.one_cycle_momentum(it, xp=xp, **self._policy_args())
 
 
+class _Keras2Adapter:
+    """Keras 2 (``tf_keras``): no hook into the compiled step; set values per batch.
+
+    Keras 2 optimizers keep the learning rate (and, for the legacy optimizers,
+    momentum / beta_1) in variables read by the compiled step at each call, so
+    assigning them before each batch takes effect.
+    """
+
+    async_safe = False
+
+    def on_train_begin(self, logs=None):
+        raise NotImplementedError("Keras 2 (tf_keras) support is not implemented yet.")
+
+
 _CLASSES = {}
 
 
@@ -410,9 +469,8 @@ def _build(logic, keras2):
         name = logic.__name__.strip("_").replace("Logic", "")
         cls = type(name, (logic, base), {"__doc__": logic.__doc__, "__module__": __name__})
         if keras2:
-            from kerasclr import keras2 as keras2_support
-
-            cls = keras2_support.adapt(cls)
+            cls = type(name, (_Keras2Adapter, logic, base),
+                       {"__doc__": logic.__doc__, "__module__": __name__})
         _CLASSES[key] = cls
     return _CLASSES[key]
 

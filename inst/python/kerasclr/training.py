@@ -21,6 +21,8 @@ and Keras 2 (``tf_keras``) where the training loop is concerned:
   On JAX those variables are stale during an epoch; the current values are in
   ``model._jax_state["metrics_variables"]`` (set right before
   ``on_train_batch_end``), matched by position to ``model.metrics_variables``.
+- ``LossProbe``: makes the train step return the tracker's total/count in its
+  logs, so callbacks get every batch's loss at no extra cost.
 - ``ScheduleHook``: installs learning-rate and momentum schedules computed
   *in the compiled train step* from the optimizer's iteration count (see its
   docstring); used by ``kerasclr.callbacks``.
@@ -36,6 +38,7 @@ __all__ = [
     "set_learning_rate",
     "get_learning_rate",
     "BatchLossReader",
+    "LossProbe",
     "ScheduleHook",
     "momentum_attribute",
     "is_keras2_model",
@@ -164,14 +167,6 @@ def get_learning_rate(model):
     return _to_float(optimizer.learning_rate)
 
 
-def _snapshot_numpy(snapshot):
-    if isinstance(snapshot, tuple):
-        return np.array([float(np.asarray(v)) for v in snapshot], dtype=np.float64)
-    if hasattr(snapshot, "detach"):  # torch
-        snapshot = snapshot.detach().cpu()
-    return np.asarray(snapshot, dtype=np.float64).reshape(2)
-
-
 # --------------------------------------------------------------------------- #
 # True per-batch loss
 # --------------------------------------------------------------------------- #
@@ -211,43 +206,6 @@ class BatchLossReader:
             return float(np.asarray(values[self._positions[0]])), float(np.asarray(values[self._positions[1]]))
         return _to_float(self._tracker.total), _to_float(self._tracker.count)
 
-    def snapshot(self):
-        """A cheap copy of the tracker's ``(total, count)`` now, without waiting for the device.
-
-        One stacked copy of the two values (on JAX taken from the loop's state), made
-        by an asynchronous device op. Turn a list of snapshots into
-        per-batch losses with ``losses()``.
-        """
-        if self._tracker is None or not hasattr(self._tracker, "total"):
-            return None
-        import keras
-
-        state = getattr(self.model, "_jax_state", None)
-        if state and state.get("metrics_variables") and self._positions is not None:
-            # The loop donates its state buffers to the next step: copy (asynchronously).
-            values = state["metrics_variables"]
-            return keras.ops.stack([values[self._positions[0]], values[self._positions[1]]])
-        return keras.ops.stack([self._tracker.total.value, self._tracker.count.value])
-
-    def losses(self, snapshots):
-        """Per-batch mean losses from the snapshots taken after each batch of an epoch.
-
-        Args:
-            snapshots: list of ``snapshot()`` results, in order, all of one epoch
-                (the first one follows the epoch's first batch).
-
-        Returns:
-            A float64 numpy array, NaN where unknown.
-        """
-        if not snapshots or snapshots[0] is None:
-            return np.full(len(snapshots), np.nan)
-        pairs = np.stack([_snapshot_numpy(s) for s in snapshots])
-        pairs = np.vstack([[self._total, self._count], pairs])
-        d_total, d_count = np.diff(pairs[:, 0]), np.diff(pairs[:, 1])
-        self._total, self._count = pairs[-1]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(d_count > 0, d_total / np.where(d_count > 0, d_count, 1.0), np.nan)
-
     def batch_loss(self, logs):
         """The mean loss of the batch (or execution) that just ended.
 
@@ -268,6 +226,73 @@ class BatchLossReader:
         if d_count <= 0:
             return float("nan")
         return d_total / d_count
+
+
+LOSS_TOTAL_KEY = "kerasclr_loss_total"
+LOSS_COUNT_KEY = "kerasclr_loss_count"
+
+
+class LossProbe:
+    """Adds the loss tracker's ``total`` and ``count`` to the logs of each train step.
+
+    The callbacks need every batch's true loss without slowing training down. Reading
+    the tracker from a callback costs a device op (and, on JAX, waiting for the step)
+    per batch; instead the values are returned by the compiled train step itself,
+    next to the running mean Keras already returns, and reach ``on_train_batch_end``
+    through ``logs`` (converted to floats off the main thread when the callbacks
+    are ``async_safe``). ``pop(logs)`` removes them before other callbacks (the
+    progress bar) see them. The difference of two consecutive ``(total, count)``
+    pairs is the mean loss of the batch in between.
+
+    Install before the train step is traced; ``remove()`` after ``fit()``.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.installed = False
+
+    def install(self):
+        model = self.model
+        tracker = getattr(model, "_loss_tracker", None)
+        if tracker is None or not hasattr(tracker, "total") or is_keras2_model(model):
+            return self
+        original = model.train_step
+        from keras import backend
+
+        if backend.backend() == "jax":
+            ids = [id(v) for v in model.metrics_variables]
+            i_total, i_count = ids.index(id(tracker.total)), ids.index(id(tracker.count))
+
+            def train_step(state, data):
+                logs, state = original(state, data)
+                logs = dict(logs)
+                logs[LOSS_TOTAL_KEY] = state[3][i_total]
+                logs[LOSS_COUNT_KEY] = state[3][i_count]
+                return logs, state
+        else:
+
+            def train_step(data):
+                logs = dict(original(data))
+                logs[LOSS_TOTAL_KEY] = tracker.total * 1.0  # a read, after this step's update
+                logs[LOSS_COUNT_KEY] = tracker.count * 1.0
+                return logs
+
+        object.__setattr__(model, "train_step", train_step)
+        self.installed = True
+        return self
+
+    def remove(self):
+        if self.installed:
+            self.model.__dict__.pop("train_step", None)
+            self.installed = False
+
+    @staticmethod
+    def pop(logs):
+        """Removes the probe's values from ``logs``; returns ``(total, count)`` or None."""
+        if not logs or LOSS_TOTAL_KEY not in logs:
+            return None
+        total, count = logs.pop(LOSS_TOTAL_KEY), logs.pop(LOSS_COUNT_KEY)
+        return float(np.asarray(total)), float(np.asarray(count))
 
 
 # --------------------------------------------------------------------------- #
@@ -357,40 +382,62 @@ def _scheduled_value_class():
     return ScheduledValue
 
 
+def eager_torch(model):
+    """True when the model trains with PyTorch without ``torch.compile``.
+
+    Then the train step runs as Python each step, and plain Python floats are the
+    cheapest way to hand the optimizer its hyperparameters.
+    """
+    from keras import backend
+
+    return backend.backend() == "torch" and not getattr(model, "jit_compile", False)
+
+
 class ScheduleHook:
-    """Drives an optimizer's learning rate and momentum from its iteration count, in-graph.
+    """Drives an optimizer's learning rate and momentum from its iteration count.
 
     While installed, the optimizer's ``apply()`` is wrapped: just for the duration
-    of each call it (1) replaces the learning rate by a ``LearningRateSchedule``
-    whose value is ``lr_fn(iterations)`` and (2) replaces the momentum
-    hyperparameter (``momentum`` or ``beta_1``) by a ``ScheduledValue`` whose value
-    is ``momentum_fn(iterations)``, both computed with ``keras.ops`` inside the
-    compiled train step. Outside ``apply()`` the optimizer is untouched, so
-    ``get_config()`` and ``model.save()`` keep working mid-fit. Because the
-    values are computed from ``optimizer.iterations`` inside the step, they take
-    effect on TensorFlow, JAX (the iteration count is part of the carried
-    state) and PyTorch, with or without ``jit_compile``, at no per-batch Python
-    cost; and they continue exactly after a reload or with ``steps_per_execution``.
+    of each call it replaces (1) the learning rate by the schedule's value and
+    (2) the momentum hyperparameter (``momentum`` or ``beta_1``) by the
+    schedule's value, both a function of ``optimizer.iterations``. Outside
+    ``apply()`` the optimizer is untouched, so ``get_config()`` and
+    ``model.save()`` keep working mid-fit.
 
-    The train function is rebuilt on ``install()`` and on ``remove()``, so that a
-    previously traced step without the hook (or with a stale one) is not reused.
+    Two ways of computing the values:
+
+    - in-graph (``lr_fn``/``momentum_fn`` with ``xp=keras.ops``): the learning
+      rate becomes a ``LearningRateSchedule`` and the momentum a
+      ``ScheduledValue`` variable, both evaluated inside the traced/compiled
+      train step. This takes effect on TensorFlow and JAX (where the iteration
+      count is part of the state the loop carries) and with ``torch.compile``,
+      at no per-batch Python cost.
+    - host (``host_lr``/``host_momentum``, ``f(step) -> float``): for eager
+      PyTorch, where ``apply()`` runs as Python at every step anyway, plain
+      floats are handed to the optimizer (cheaper than a dozen tiny tensor ops).
+
+    The caller is responsible for re-tracing the train step after ``install()``
+    (``model.make_train_function(force=True)``), see ``kerasclr.callbacks``.
 
     Args:
         model: the compiled model.
-        lr_fn: ``f(iterations, xp) -> learning rate`` or None; ``iterations`` is a
-            float tensor, ``xp`` is ``keras.ops``.
+        lr_fn: ``f(iterations, xp) -> learning rate`` (in-graph), or None.
         momentum_fn: same for the momentum, or None.
+        momentum_shadow: the Python value that answers the optimizer's tests
+            such as ``if self.momentum != 0`` (in-graph mode).
+        host_lr, host_momentum: ``f(step: int) -> float`` (host mode), or None.
     """
 
-    def __init__(self, model, lr_fn=None, momentum_fn=None, momentum_shadow=None):
+    def __init__(self, model, lr_fn=None, momentum_fn=None, momentum_shadow=None,
+                 host_lr=None, host_momentum=None):
         self.model = model
         self.lr_fn = lr_fn
         self.momentum_fn = momentum_fn
         self.momentum_shadow = momentum_shadow
+        self.host_lr = host_lr
+        self.host_momentum = host_momentum
         self.optimizer = None
         self.attribute = None
         self._scheduled = None
-        self._original_apply = None
 
     def install(self):
         import keras
@@ -398,9 +445,11 @@ class ScheduleHook:
         optimizer = inner_optimizer(_model_optimizer(self.model))
         if is_keras2_model(optimizer):
             raise ValueError("ScheduleHook needs a Keras 3 optimizer.")
-        if self.lr_fn is not None:
+        wants_lr = self.lr_fn is not None or self.host_lr is not None
+        wants_momentum = self.momentum_fn is not None or self.host_momentum is not None
+        if wants_lr:
             _learning_rate_variable(optimizer)  # raises for a LearningRateSchedule
-        if self.momentum_fn is not None:
+        if wants_momentum:
             self.attribute = momentum_attribute(optimizer)
             if self.attribute is None:
                 raise ValueError(
@@ -414,12 +463,12 @@ class ScheduleHook:
                     "has no momentum buffers and cannot cycle momentum. Create it with a "
                     "momentum > 0 (e.g. `SGD(momentum=0.9)`) or pass `momentum=None`.")
             self._original_value = current
-            self._scheduled = _scheduled_value_class()(
-                self.momentum_shadow if self.momentum_shadow is not None else current,
-                name=f"kerasclr_{self.attribute}")
+            if self.momentum_fn is not None:
+                self._scheduled = _scheduled_value_class()(
+                    self.momentum_shadow if self.momentum_shadow is not None else current,
+                    name=f"kerasclr_{self.attribute}")
         self.optimizer = optimizer
-        hook = self
-        original_apply = optimizer.apply  # bound method of the class
+        original_apply = optimizer.apply  # the bound method of the class
 
         lr_schedule = None
         if self.lr_fn is not None:
@@ -433,48 +482,40 @@ class ScheduleHook:
                     return {}
 
             lr_schedule = _HookSchedule()
+        attribute, scheduled = self.attribute, self._scheduled
+        momentum_fn, host_lr, host_momentum = self.momentum_fn, self.host_lr, self.host_momentum
+        original_value = getattr(self, "_original_value", None)
+        setattr_ = object.__setattr__
 
         def apply(grads, trainable_variables=None):
-            opt = hook.optimizer
-            saved_lr = opt.__dict__.get("_learning_rate")
+            saved_lr = optimizer.__dict__.get("_learning_rate")
+            if host_lr is not None or host_momentum is not None:
+                step = int(optimizer._iterations.value)
+                if host_lr is not None:
+                    setattr_(optimizer, "_learning_rate", host_lr(step))
+                if host_momentum is not None:
+                    setattr_(optimizer, attribute, host_momentum(step))
             if lr_schedule is not None:
-                object.__setattr__(opt, "_learning_rate", lr_schedule)
-            if hook._scheduled is not None:
-                iterations = keras.ops.cast(opt._iterations, "float32")
-                hook._scheduled._scheduled = keras.ops.cast(
-                    hook.momentum_fn(iterations, keras.ops), "float32")
-                object.__setattr__(opt, hook.attribute, hook._scheduled)
+                setattr_(optimizer, "_learning_rate", lr_schedule)
+            if scheduled is not None:
+                iterations = keras.ops.cast(optimizer._iterations, "float32")
+                scheduled._scheduled = keras.ops.cast(momentum_fn(iterations, keras.ops), "float32")
+                setattr_(optimizer, attribute, scheduled)
             try:
                 return original_apply(grads, trainable_variables)
             finally:
-                if lr_schedule is not None:
-                    object.__setattr__(opt, "_learning_rate", saved_lr)
-                if hook._scheduled is not None:
-                    object.__setattr__(opt, hook.attribute, hook._original_value)
-                    hook._scheduled._scheduled = None
+                setattr_(optimizer, "_learning_rate", saved_lr)
+                if attribute is not None:
+                    setattr_(optimizer, attribute, original_value)
+                if scheduled is not None:
+                    scheduled._scheduled = None
 
-        object.__setattr__(optimizer, "apply", apply)
-        self._original_apply = original_apply
-        self._retrace()
+        setattr_(optimizer, "apply", apply)
         return self
 
-    def remove(self, reset_train_function=True):
-        """Restores the optimizer's own ``apply()``.
-
-        Args:
-            reset_train_function: drop the traced train step, so that the next
-                ``fit()`` traces one without the hook. False when another hook is
-                installed right away (``install()`` re-traces).
-        """
+    def remove(self):
+        """Restores the optimizer's own ``apply()`` (the hyperparameters were never changed)."""
         if self.optimizer is None:
             return
-        if "apply" in self.optimizer.__dict__:
-            del self.optimizer.__dict__["apply"]
+        self.optimizer.__dict__.pop("apply", None)
         self.optimizer = None
-        if reset_train_function:
-            self.model.train_function = None
-
-    def _retrace(self):
-        model = self.model
-        if getattr(model, "train_function", None) is not None:
-            model.make_train_function(force=True)

@@ -1,0 +1,293 @@
+# Keras callbacks for cyclical learning rates and the one-cycle policy. The callback
+# classes live in inst/python/kerasclr/callbacks.py (the formulas in policies.py); this
+# file checks arguments in R, forwards only what the user supplied, and gives the
+# callbacks R methods (as.data.frame(), plot()).
+
+#' Cyclical learning rate callback
+#'
+#' A Keras callback that cycles the learning rate (and optionally the momentum) of the
+#' optimizer during `fit()`, with the cyclical policy of Smith (2017); see
+#' [cyclic_lr()] for the formulas, the modes and the tail. Pass it to
+#' `model$fit(..., callbacks = list(cb))`.
+#'
+#' The learning rate at a training step is computed from the optimizer's own
+#' iteration count, inside the compiled train step (TensorFlow, JAX or PyTorch). Hence
+#' it continues exactly over several `fit()` calls, with `steps_per_execution > 1`,
+#' and for a model reloaded from a `.keras` file; and it costs no R or Python work per
+#' batch. The momentum (SGD and RMSprop `momentum`, the `beta_1` of Adam, AdamW,
+#' Nadam, Adamax and Lion) is cycled the same way, opposite to the learning rate. An
+#' SGD optimizer created with `momentum = 0` cannot cycle momentum (it has no momentum
+#' buffers): `fit()` stops at the start with an error saying so. An optimizer whose
+#' learning rate is a `LearningRateSchedule` is refused too: use either the schedule
+#' (see [learning_rate_schedule_cyclic()]) or the callback.
+#'
+#' After `fit()` the optimizer's learning rate holds the value of the next step;
+#' `momentum`/`beta_1` are left as they were. Each epoch's `learning_rate` (and
+#' `momentum`) are added to the logs, hence to the history returned by `fit()`. The
+#' callback also keeps its own per-batch history (iteration, learning rate, momentum,
+#' the true loss of each batch rather than Keras' running mean, and the logged
+#' metrics), accumulated over `fit()` calls: see `as.data.frame()` and `plot()` below.
+#' `cb$reset(base_lr = NULL, max_lr = NULL, step_size = NULL)` starts a new cycle at the
+#' current step, optionally with new bounds (the history is kept).
+#'
+#' An R `scale_fn` cannot run inside the compiled step. For a `fit()` of known length it
+#' is called once at the start of `fit()` on the cycle numbers (or iterations) of the
+#' whole fit, and the values are looked up in-graph. For data of unknown length
+#' (generators without `steps_per_epoch`) the learning rate is set from R before every
+#' batch, which costs one call into R per step (see `bench/bench-callbacks.R`), and
+#' momentum cannot be cycled.
+#'
+#' @inheritParams cyclic_lr
+#' @param momentum (numeric of length 2 or `NULL`) `c(high, low)`: cycle the optimizer's
+#'   momentum between `high` (at `base_lr`) and `low` (at `max_lr`). `NULL` (default)
+#'   leaves the momentum alone.
+#' @param schedule (numeric vector or `NULL`) Learning rates to use instead of the
+#'   cyclical policy, for example from [cyclic_lr()] or [one_cycle_lr()]: element `k + 1`
+#'   at training step `k`, the last value held after the end. Its `"momentum"` attribute,
+#'   if any, drives the momentum the same way. The cycle arguments must then be left
+#'   out.
+#' @param lr_range (an [lr_range_test()] result, a numeric `c(min, max)`, or `NULL`) The
+#'   bounds `base_lr` and `max_lr`, from a learning-rate range test (its `$lr_range`).
+#' @param keras2 (logical) Build the callback for Keras 2 (`tf_keras`) models.
+#'
+#' @returns A Python Keras callback object (class `kerasclr.callbacks.CyclicLR`).
+#' @references Smith, L. N. (2017). Cyclical learning rates for training neural networks.
+#'   WACV. \doi{10.1109/WACV.2017.58}
+#' @family callbacks
+#' @examplesIf reticulate::py_module_available("keras")
+#' keras <- reticulate::import("keras")
+#' model <- keras$Sequential(list(keras$Input(shape = list(4L)), keras$layers$Dense(1L)))
+#' model$compile(optimizer = keras$optimizers$SGD(momentum = 0.9), loss = "mse")
+#' x <- matrix(runif(400), ncol = 4)
+#' y <- x %*% c(1, -2, 3, 0.5)
+#'
+#' cb <- callback_cyclic_lr(base_lr = 1e-3, max_lr = 1e-1, step_size = 8,
+#'                          momentum = c(0.95, 0.85))
+#' model$fit(x, y, batch_size = 16L, epochs = 4L, verbose = 0L, callbacks = list(cb))
+#' head(as.data.frame(cb))
+#' plot(cb)
+#'
+#' # Drive the learning rate from an R vector, as in the R blog's workflow:
+#' lr <- cyclic_lr(0:27, base_lr = 1e-3, max_lr = 1e-1, step_size = 7, tail = 3)
+#' model$fit(x, y, batch_size = 16L, epochs = 4L, verbose = 0L,
+#'           callbacks = list(callback_cyclic_lr(schedule = lr)))
+#' @export
+callback_cyclic_lr <- function(base_lr = 0.001, max_lr = 0.006, step_size = 2000,
+                               mode = "triangular", gamma = 1, scale_fn = NULL,
+                               scale_mode = NULL, tail = 0, momentum = NULL, schedule = NULL,
+                               lr_range = NULL, ..., step_size_up = NULL, step_size_down = NULL,
+                               tail_scope = c("cycle", "schedule"), tail_divisor = c(1.1, 1.2),
+                               total_iterations = NULL, keras2 = FALSE) {
+  check_dots_empty(...)
+  check_flag(keras2, "keras2")
+  cycle_names <- c("base_lr", "max_lr", "step_size", "mode", "gamma", "scale_fn", "scale_mode",
+                   "tail", "step_size_up", "step_size_down", "tail_scope", "tail_divisor",
+                   "total_iterations")
+  frame <- environment()
+  supplied <- cycle_names[!vapply(cycle_names, function(n) eval(call("missing", as.name(n)), frame),
+                                  logical(1))]
+  if (!is.null(schedule)) {
+    if (length(supplied) > 0) {
+      stop(sprintf("`schedule` replaces the cycle arguments; leave out %s.",
+                   paste0("`", supplied, "`", collapse = ", ")), call. = FALSE)
+    }
+    if (!is.null(lr_range)) stop("Give `schedule` or `lr_range`, not both.", call. = FALSE)
+    schedule_momentum <- attr(schedule, "momentum", exact = TRUE)
+    check_schedule_vector(schedule, "schedule")
+    if (!is.null(momentum)) {
+      stop(paste("`momentum` cannot be combined with `schedule`: build the schedule with",
+                 "`cyclic_lr(..., momentum = c(high, low))`, whose \"momentum\" attribute is used."),
+           call. = FALSE)
+    }
+    if (!is.null(schedule_momentum)) {
+      check_schedule_vector(schedule_momentum, "attr(schedule, \"momentum\")", max = 1)
+    }
+    args <- list(schedule = as_py_array(as.numeric(schedule)),
+                 momentum_schedule = if (!is.null(schedule_momentum))
+                   as_py_array(as.numeric(schedule_momentum)))
+    return(make_callback("CyclicLR", drop_null(args), keras2))
+  }
+
+  if (!is.null(lr_range)) {
+    if (any(c("base_lr", "max_lr") %in% supplied)) {
+      stop("Give `lr_range` or `base_lr`/`max_lr`, not both.", call. = FALSE)
+    }
+    bounds <- lr_range_bounds(lr_range)
+    base_lr <- bounds[[1]]
+    max_lr <- bounds[[2]]
+    supplied <- c(supplied, "base_lr", "max_lr")
+  }
+  check_momentum(momentum)
+  if ("tail_scope" %in% supplied) tail_scope <- match_choice(tail_scope, "tail_scope", c("cycle", "schedule"))
+  given <- function(name, value) if (name %in% supplied) value
+  args <- cyclic_args(
+    base_lr = given("base_lr", base_lr), max_lr = given("max_lr", max_lr),
+    step_size = given("step_size", step_size), mode = given("mode", mode),
+    gamma = given("gamma", gamma), scale_fn = given("scale_fn", scale_fn),
+    scale_mode = given("scale_mode", scale_mode), tail = given("tail", tail),
+    step_size_up = given("step_size_up", step_size_up),
+    step_size_down = given("step_size_down", step_size_down),
+    tail_scope = given("tail_scope", tail_scope),
+    tail_divisor = given("tail_divisor", tail_divisor),
+    total_iterations = given("total_iterations", total_iterations), in_graph = FALSE
+  )
+  # One side of the bounds may be the default: check them together as the callback sees them.
+  lo <- if ("base_lr" %in% supplied) base_lr else 0.001
+  hi <- if ("max_lr" %in% supplied) max_lr else 0.006
+  if (hi < lo) {
+    stop(sprintf("`max_lr` (%s) must be >= `base_lr` (%s).", format(hi), format(lo)), call. = FALSE)
+  }
+  if (!is.null(momentum)) args$momentum <- as.list(as.double(momentum))
+  make_callback("CyclicLR", args, keras2)
+}
+
+#' One-cycle learning rate callback
+#'
+#' A Keras callback for the one-cycle policy of Smith & Topin (2017), numerically equal to
+#' PyTorch's `OneCycleLR`: the learning rate warms up from `max_lr / div_factor` to
+#' `max_lr` over `pct_start` of the steps, then anneals to
+#' `max_lr / (div_factor * final_div_factor)`, while the momentum moves the opposite way
+#' (from `momentum[1]` down to `momentum[2]` and back). See [one_cycle_lr()] for the
+#' formulas. Values are computed from the optimizer's own iteration count inside the
+#' compiled train step, as for [callback_cyclic_lr()] (which describes the momentum
+#' support, the history and the errors).
+#'
+#' @inheritParams one_cycle_lr
+#' @param max_lr (number or an [lr_range_test()] result) The peak learning rate; for a
+#'   range-test result, its `$lr_range[2]`.
+#' @param total_iterations (whole number or `NULL`) The length of the cycle in training
+#'   steps, counted from the optimizer's iteration 0 (so that a reloaded model
+#'   continues). `NULL`: the length of the first `fit()` (epochs times steps per epoch),
+#'   counted from its first step; `fit()` stops with an error if the number of steps per
+#'   epoch is unknown (give `steps_per_epoch` or `total_iterations`).
+#' @param momentum (numeric of length 2 or `NULL`) `c(high, low)` momentum, default
+#'   `c(0.95, 0.85)`; `NULL` leaves the optimizer's momentum alone.
+#' @param ... Must be empty.
+#' @param keras2 (logical) Build the callback for Keras 2 (`tf_keras`) models.
+#'
+#' @returns A Python Keras callback object (class `kerasclr.callbacks.OneCycle`).
+#' @references Smith, L. N. & Topin, N. (2017). Super-convergence: very fast training of
+#'   neural networks using large learning rates. arXiv:1708.07120.
+#' @family callbacks
+#' @examplesIf reticulate::py_module_available("keras")
+#' keras <- reticulate::import("keras")
+#' model <- keras$Sequential(list(keras$Input(shape = list(4L)), keras$layers$Dense(1L)))
+#' model$compile(optimizer = keras$optimizers$Adam(), loss = "mse")
+#' x <- matrix(runif(400), ncol = 4)
+#' y <- x %*% c(1, -2, 3, 0.5)
+#' cb <- callback_one_cycle(max_lr = 0.05)
+#' model$fit(x, y, batch_size = 16L, epochs = 5L, verbose = 0L, callbacks = list(cb))
+#' plot(cb)
+#' @export
+callback_one_cycle <- function(max_lr, total_iterations = NULL, pct_start = 0.3,
+                               div_factor = 25, final_div_factor = 1e4,
+                               anneal_strategy = c("cos", "linear"), three_phase = FALSE,
+                               momentum = c(0.95, 0.85), ..., keras2 = FALSE) {
+  check_dots_empty(...)
+  check_flag(keras2, "keras2")
+  if (missing(max_lr)) stop("`max_lr` is required.", call. = FALSE)
+  if (inherits(max_lr, "lr_range_test")) max_lr <- lr_range_bounds(max_lr)[[2]]
+  anneal_strategy <- match_choice(anneal_strategy, "anneal_strategy", c("cos", "linear"))
+  args <- one_cycle_args(total_steps = total_iterations, max_lr = max_lr, pct_start = pct_start,
+                         div_factor = div_factor, final_div_factor = final_div_factor,
+                         anneal_strategy = anneal_strategy, three_phase = three_phase,
+                         total_name = "total_iterations")
+  names(args)[names(args) == "total_steps"] <- "total_iterations"
+  check_momentum(momentum)
+  args$momentum <- if (!is.null(momentum)) as.list(as.double(momentum))
+  if (is.null(momentum)) args["momentum"] <- list(NULL)
+  make_callback("OneCycle", args, keras2)
+}
+
+#' The per-batch history of a learning-rate callback
+#'
+#' `as.data.frame()` returns one row per training step (per execution with
+#' `steps_per_execution > 1`) seen by a [callback_cyclic_lr()] or [callback_one_cycle()]
+#' callback, over all the `fit()` calls it was used in. Data frames of several callbacks
+#' (or of the same callback at different times) can be combined with `rbind()`.
+#'
+#' @param x A callback made by [callback_cyclic_lr()] or [callback_one_cycle()].
+#' @param row.names,optional Ignored (for compatibility with the generic).
+#' @param ... Ignored.
+#' @returns A data frame with columns `epoch` (0-based, as Keras counts), `iteration`
+#'   (the optimizer's 0-based step), `learning_rate`, `momentum` (`NA` when not cycled),
+#'   `loss` (the loss of that batch, not Keras' running mean) and one column per other
+#'   logged value (metrics, as Keras logs them: running means over the epoch).
+#' @family callbacks
+#' @exportS3Method as.data.frame kerasclr.callbacks.ScheduleCallback
+as.data.frame.kerasclr.callbacks.ScheduleCallback <- function(x, row.names = NULL,
+                                                              optional = FALSE, ...) {
+  history <- py_call(x$history_arrays())
+  if (inherits(history, "python.builtin.object")) history <- reticulate::py_to_r(history)
+  columns <- lapply(history, function(column) as.numeric(column))
+  columns$epoch <- as.integer(columns$epoch)
+  columns$iteration <- as.integer(columns$iteration)
+  for (name in names(columns)) columns[[name]][is.nan(columns[[name]])] <- NA
+  first <- c("epoch", "iteration", "learning_rate", "momentum", "loss")
+  columns <- columns[c(first, setdiff(names(columns), first))]
+  as.data.frame(columns, stringsAsFactors = FALSE)
+}
+
+#' Plot the learning rate, momentum and loss recorded by a callback
+#'
+#' Draws, against the iteration, the learning rate, the momentum (when cycled) and the
+#' per-batch loss recorded by a [callback_cyclic_lr()] or [callback_one_cycle()]
+#' callback, in panels one above the other (base graphics; `par()` is restored).
+#'
+#' @param x A callback made by [callback_cyclic_lr()] or [callback_one_cycle()].
+#' @param log_lr (logical) Use a log scale for the learning rate.
+#' @param ... Further arguments passed to [graphics::plot()] for every panel.
+#' @returns `x`, invisibly.
+#' @family callbacks
+#' @exportS3Method plot kerasclr.callbacks.ScheduleCallback
+plot.kerasclr.callbacks.ScheduleCallback <- function(x, log_lr = FALSE, ...) {
+  df <- as.data.frame(x)
+  if (nrow(df) == 0) stop("The callback has no history yet: use it in `fit()` first.", call. = FALSE)
+  panels <- c("learning_rate", if (any(!is.na(df$momentum))) "momentum", "loss")
+  old <- graphics::par(mfrow = c(length(panels), 1), mar = c(4, 4.5, 1, 1))
+  on.exit(graphics::par(old), add = TRUE)
+  labels <- c(learning_rate = "learning rate", momentum = "momentum", loss = "batch loss")
+  for (panel in panels) {
+    graphics::plot(df$iteration, df[[panel]], type = "l", xlab = "iteration",
+                   ylab = labels[[panel]], log = if (panel == "learning_rate" && log_lr) "y" else "",
+                   ...)
+  }
+  invisible(x)
+}
+
+# ---------------------------------------------------------------------------
+# Internal helpers
+# ---------------------------------------------------------------------------
+
+make_callback <- function(class_name, args, keras2) {
+  module <- kerasclr_py_module("callbacks")
+  args$keras2 <- keras2
+  py_call(do.call(module[[class_name]], args))
+}
+
+# c(base_lr, max_lr) from an lr_range_test() result or a numeric c(min, max).
+lr_range_bounds <- function(lr_range, name = "lr_range") {
+  if (inherits(lr_range, "lr_range_test")) lr_range <- lr_range$lr_range
+  ok <- is.numeric(lr_range) && length(lr_range) == 2 && all(is.finite(lr_range)) &&
+    lr_range[[1]] >= 0 && lr_range[[2]] > lr_range[[1]]
+  if (!ok) {
+    stop(sprintf("`%s` must be an lr_range_test() result or c(min, max) with 0 <= min < max, not %s.",
+                 name, describe_values(lr_range)), call. = FALSE)
+  }
+  as.double(lr_range)
+}
+
+check_schedule_vector <- function(x, name, max = Inf) {
+  if (!is.numeric(x) || length(x) == 0) arg_error(name, "a non-empty numeric vector", x)
+  if (anyNA(x)) stop(sprintf("`%s` must not contain NA values.", name), call. = FALSE)
+  if (!all(is.finite(x))) stop(sprintf("`%s` must contain only finite values.", name), call. = FALSE)
+  if (min(x) < 0) {
+    stop(sprintf("`%s` must not contain negative values (found %s).", name, format(min(x))),
+         call. = FALSE)
+  }
+  if (max(x) > max) {
+    stop(sprintf("`%s` must contain values <= %s (found %s).", name, format(max), format(max(x))),
+         call. = FALSE)
+  }
+  invisible(x)
+}
