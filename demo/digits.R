@@ -119,6 +119,11 @@ lr_range <- range_test$lr_range
 progress("suggested range: base_lr = %.3g, max_lr = %.3g", lr_range[1], lr_range[2])
 png_file("range-test.png", width = 900, height = 550)
 plot(range_test)
+# Shade the range handed to the callbacks.
+usr <- par("usr")
+rect(lr_range[1], usr[3], lr_range[2], usr[4], col = grDevices::adjustcolor("steelblue", 0.15),
+     border = NA)
+text(sqrt(prod(lr_range)), usr[4] - 0.04 * diff(usr[3:4]), "lr_range", col = "steelblue")
 invisible(dev.off())
 
 # ---- 3. Training: constant learning rates vs one-cycle vs cyclical -----------------------------
