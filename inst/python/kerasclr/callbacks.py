@@ -158,6 +158,12 @@ class ScheduleCallback:
                     "fit (give `steps_per_epoch`), or use a named `mode`, or `momentum=None`.")
             else:
                 self._host_mode = True
+        # Only a custom scale_fn over a fit of unknown length needs per-batch Python work
+        # on the compiled backends (eager PyTorch is handled inside the optimizer step).
+        if self._host_mode and not training.eager_torch(model):
+            self.on_train_batch_begin = self._set_host_learning_rate
+        else:
+            self.__dict__.pop("on_train_batch_begin", None)
         if self._table is not None or previous_table is not None:
             self._version += 1  # the table is baked into the traced step
         self._plain_train_function = model.train_function
@@ -186,12 +192,15 @@ class ScheduleCallback:
             self._hook.remove()
         eager = training.eager_torch(model)
         momentum = self.momentum is not None
-        if eager or self._host_mode:
-            # Plain floats per step: eager PyTorch (cheapest) or a custom scale_fn
-            # over a fit of unknown length (then computed in Python, e.g. in R).
+        if eager:
+            # Eager PyTorch runs apply() as Python at every step: plain floats are cheapest.
             hook = training.ScheduleHook(
                 model, host_lr=self._host_lr,
                 host_momentum=self._host_momentum if momentum else None)
+        elif self._host_mode:
+            # A custom scale_fn over a fit of unknown length: the rate is computed in
+            # Python (or R) and set before each batch (on_train_batch_begin).
+            hook = training.ScheduleHook(model)
         else:
             hook = training.ScheduleHook(
                 model, lr_fn=self._graph_lr,
@@ -229,6 +238,10 @@ class ScheduleCallback:
         self._epoch_start = training.optimizer_step(self.model)
         self._rows = []
         self._epoch_open = True
+
+    def _set_host_learning_rate(self, batch, logs=None):
+        step = self._epoch_start + batch
+        training.set_learning_rate(self.model, self._host_lr(step))
 
     def on_train_batch_end(self, batch, logs=None):
         # async_safe: on JAX and PyTorch Keras calls this in a worker thread (possibly

@@ -269,6 +269,15 @@ class LossProbe:
                 logs[LOSS_TOTAL_KEY] = state[3][i_total]
                 logs[LOSS_COUNT_KEY] = state[3][i_count]
                 return logs, state
+        elif backend.backend() == "torch":
+
+            def train_step(data):
+                logs = dict(original(data))
+                # A real copy: torch.compile may turn `x * 1.0` into an alias of the
+                # variable, which the next step would overwrite before it is read.
+                logs[LOSS_TOTAL_KEY] = tracker.total.value.detach().clone()
+                logs[LOSS_COUNT_KEY] = tracker.count.value.detach().clone()
+                return logs
         else:
 
             def train_step(data):

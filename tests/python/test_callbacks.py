@@ -1,0 +1,370 @@
+"""kerasclr.callbacks end to end, against hand-computed updates, torch's schedulers and fresh processes."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from reference_training import adam, make_data, make_model, rmsprop, sgd, simulate
+
+pytestmark = pytest.mark.keras
+
+# PyTorch allows steps_per_execution=1 only.
+SPE2 = pytest.param(2, marks=pytest.mark.backends("tensorflow", "jax"))
+
+
+@pytest.fixture(scope="module")
+def keras():
+    import keras
+
+    return keras
+
+
+def _weights(model):
+    return [np.asarray(w, dtype=np.float64) for w in model.get_weights()]
+
+
+def _assert_weights(model, expected, rtol=1e-4):
+    for got, want in zip(_weights(model), expected):
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-6)
+
+
+CYCLE = dict(base_lr=0.01, max_lr=0.08, step_size=2)
+
+
+def _cyclic_reference(steps, momentum=(0.95, 0.6), **cycle):
+    from kerasclr import policies
+
+    cycle = cycle or CYCLE
+    it = np.arange(steps)
+    lrs = policies.cyclic_lr(it, **cycle)
+    moms = None if momentum is None else policies.cyclic_momentum(
+        it, base_momentum=momentum[1], max_momentum=momentum[0], **cycle)
+    return lrs, moms
+
+
+@pytest.mark.parametrize("jit_compile", [True, False])
+@pytest.mark.parametrize("kind", ["sgd", "nesterov", "adam", "rmsprop"])
+def test_cyclic_lr_and_momentum_reach_the_weights(keras, kind, jit_compile):
+    from kerasclr import callbacks
+
+    x, y = make_data(n=10)
+    lrs, moms = _cyclic_reference(6)
+    if kind in ("sgd", "nesterov"):
+        opt = keras.optimizers.SGD(0.5, momentum=0.9, nesterov=kind == "nesterov")
+        ref = sgd(lrs, moms, nesterov=kind == "nesterov")
+    elif kind == "adam":
+        opt = keras.optimizers.Adam(0.5)
+        ref = adam(lrs, moms)
+    else:
+        opt = keras.optimizers.RMSprop(0.5, momentum=0.5)
+        ref = rmsprop(lrs, moms)
+    model = make_model(keras, opt, jit_compile=jit_compile)
+    start = _weights(model)
+    cb = callbacks.CyclicLR(momentum=(0.95, 0.6), **CYCLE)
+    fit = model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[cb])
+    expected, losses = simulate(start, x, y, 4, 2, ref)
+    _assert_weights(model, expected)
+    h = cb.history_arrays()
+    np.testing.assert_array_equal(h["iteration"], np.arange(6))
+    np.testing.assert_array_equal(h["epoch"], [0, 0, 0, 1, 1, 1])
+    np.testing.assert_allclose(h["learning_rate"], lrs, rtol=1e-12)
+    np.testing.assert_allclose(h["momentum"], moms, rtol=1e-12)
+    np.testing.assert_allclose(h["loss"], losses, rtol=1e-4)
+    # The epoch logs carry the rate and momentum of each epoch's last step.
+    np.testing.assert_allclose(fit.history["learning_rate"], [lrs[2], lrs[5]], rtol=1e-12)
+    np.testing.assert_allclose(fit.history["momentum"], [moms[2], moms[5]], rtol=1e-12)
+    assert not any(k.startswith("kerasclr") for k in fit.history)
+    # The optimizer is left usable and serializable: floats, our hook gone, next LR stored.
+    config = opt.get_config()
+    attr = "beta_1" if kind == "adam" else "momentum"
+    assert isinstance(config[attr], float) and "apply" not in vars(opt)
+    next_lr = cb.learning_rate_at(6)
+    assert config["learning_rate"] == pytest.approx(float(next_lr), rel=1e-6)
+
+
+def test_one_cycle_matches_torch_and_infers_its_length(keras):
+    torch = pytest.importorskip("torch")
+    from kerasclr import callbacks
+
+    x, y = make_data(n=20)
+    model = make_model(keras, keras.optimizers.SGD(0.1, momentum=0.9))
+    cb = callbacks.OneCycle(max_lr=0.1, pct_start=0.25)
+    model.fit(x, y, batch_size=4, epochs=3, verbose=0, callbacks=[cb])
+    assert cb.total_iterations == 15
+
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([param], lr=0.1, momentum=0.9)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=15, pct_start=0.25)
+    want_lr, want_mom = [], []
+    for _ in range(15):
+        want_lr.append(opt.param_groups[0]["lr"])
+        want_mom.append(opt.param_groups[0]["momentum"])
+        opt.step()
+        sched.step()
+    h = cb.history_arrays()
+    np.testing.assert_allclose(h["learning_rate"], want_lr, rtol=1e-12)
+    np.testing.assert_allclose(h["momentum"], want_mom, rtol=1e-12)
+
+
+@pytest.mark.parametrize("steps_per_execution", [1, SPE2])
+def test_schedule_continues_over_fits_and_executions(keras, steps_per_execution):
+    from kerasclr import callbacks
+
+    x, y = make_data(n=12)
+    lrs, moms = _cyclic_reference(9)
+    model = make_model(keras, keras.optimizers.SGD(0.5, momentum=0.9),
+                       steps_per_execution=steps_per_execution)
+    start = _weights(model)
+    cb = callbacks.CyclicLR(momentum=(0.95, 0.6), **CYCLE)
+    model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0, callbacks=[cb])
+    model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[cb])
+    expected, losses = simulate(start, x, y, 4, 3, sgd(lrs, moms))
+    _assert_weights(model, expected)
+    h = cb.history_arrays()
+    spe = steps_per_execution
+    first_steps = np.arange(0, 9, spe) if spe == 1 else np.array([0, 2, 3, 5, 6, 8])
+    np.testing.assert_array_equal(h["iteration"], first_steps)
+    np.testing.assert_allclose(h["learning_rate"], lrs[first_steps], rtol=1e-12)
+    if spe == 1:
+        np.testing.assert_allclose(h["loss"], losses, rtol=1e-4)
+    # The optimizer keeps the rate of the next step; a later fit without the callback
+    # does not reuse the train step traced with it.
+    assert float(model.optimizer.learning_rate) == pytest.approx(float(cb.learning_rate_at(9)), rel=1e-6)
+    assert model.train_function is not cb._traced[1]
+
+
+def test_batch_losses_with_a_small_last_batch(keras):
+    from kerasclr import callbacks
+
+    x, y = make_data(n=10)  # 4, 4, 2
+    lrs, _ = _cyclic_reference(6, momentum=None)
+    model = make_model(keras, keras.optimizers.SGD(0.5))
+    start = _weights(model)
+    cb = callbacks.CyclicLR(**CYCLE)
+    model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[cb],
+              validation_data=(x, y))
+    _, losses = simulate(start, x, y, 4, 2, sgd(lrs))
+    h = cb.history_arrays()
+    np.testing.assert_allclose(h["loss"], losses, rtol=1e-4)
+    assert np.all(np.isnan(h["momentum"]))
+
+
+def test_schedule_vector_drives_the_rate_and_holds_the_last_value(keras):
+    from kerasclr import callbacks
+
+    x, y = make_data(n=12)
+    schedule = np.array([0.05, 0.01, 0.03, 0.07])
+    momentum = np.array([0.9, 0.5, 0.7, 0.8])
+    model = make_model(keras, keras.optimizers.SGD(0.5, momentum=0.9))
+    start = _weights(model)
+    cb = callbacks.CyclicLR(schedule=schedule, momentum_schedule=momentum)
+    model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[cb])
+    held = lambda v: np.concatenate([v, np.repeat(v[-1], 2)])  # noqa: E731
+    expected, _ = simulate(start, x, y, 4, 2, sgd(held(schedule), held(momentum)))
+    _assert_weights(model, expected)
+    np.testing.assert_allclose(cb.history_arrays()["learning_rate"], held(schedule))
+
+
+def test_reset_restarts_the_cycle_with_new_bounds(keras):
+    from kerasclr import policies, callbacks
+
+    x, y = make_data(n=12)
+    model = make_model(keras, keras.optimizers.SGD(0.1))
+    cb = callbacks.CyclicLR(**CYCLE)
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[cb])  # steps 0..2
+    cb.reset(base_lr=0.001, max_lr=0.002)
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[cb])  # steps 3..5
+    h = cb.history_arrays()
+    np.testing.assert_array_equal(h["iteration"], np.arange(6))
+    np.testing.assert_allclose(h["learning_rate"][:3], policies.cyclic_lr(np.arange(3), **CYCLE))
+    np.testing.assert_allclose(h["learning_rate"][3:], policies.cyclic_lr(
+        np.arange(3), base_lr=0.001, max_lr=0.002, step_size=2))
+
+
+def test_custom_python_scale_fn_known_and_unknown_length(keras):
+    from kerasclr import policies, callbacks
+
+    x, y = make_data(n=12)
+    scale_fn = lambda c: 1.0 / np.asarray(c)  # noqa: E731  (numpy only: cannot run in-graph)
+    cycle = dict(base_lr=0.01, max_lr=0.08, step_size=1, scale_fn=scale_fn)
+    want = policies.cyclic_lr(np.arange(6), **cycle)
+    for data in ("arrays", "generator"):
+        model = make_model(keras, keras.optimizers.SGD(0.5))
+        start = _weights(model)
+        cb = callbacks.CyclicLR(**cycle)
+        if data == "arrays":
+            model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[cb])
+        else:
+            def batches():
+                for _ in range(2):
+                    for i in range(0, 12, 4):
+                        yield x[i:i + 4], y[i:i + 4]
+            model.fit(batches(), epochs=1, verbose=0, callbacks=[cb])
+        expected, _ = simulate(start, x, y, 4, 2, sgd(want))
+        _assert_weights(model, expected)
+        np.testing.assert_allclose(cb.history_arrays()["learning_rate"], want)
+
+
+def test_pydataset_and_generator_inputs(keras):
+    from kerasclr import callbacks
+
+    x, y = make_data(n=12)
+    lrs, moms = _cyclic_reference(6)
+
+    class Data(keras.utils.PyDataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return x[4 * i:4 * i + 4], y[4 * i:4 * i + 4]
+
+    model = make_model(keras, keras.optimizers.SGD(0.5, momentum=0.9))
+    start = _weights(model)
+    cb = callbacks.CyclicLR(momentum=(0.95, 0.6), **CYCLE)
+    model.fit(Data(), epochs=2, shuffle=False, verbose=0, callbacks=[cb])
+    expected, losses = simulate(start, x, y, 4, 2, sgd(lrs, moms))
+    _assert_weights(model, expected)
+    np.testing.assert_allclose(cb.history_arrays()["loss"], losses, rtol=1e-4)
+
+
+@pytest.mark.backends("tensorflow")
+def test_tf_data_input(keras):
+    import tensorflow as tf
+    from kerasclr import callbacks
+
+    x, y = make_data(n=12)
+    lrs, moms = _cyclic_reference(6)
+    model = make_model(keras, keras.optimizers.SGD(0.5, momentum=0.9))
+    start = _weights(model)
+    cb = callbacks.CyclicLR(momentum=(0.95, 0.6), **CYCLE)
+    model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(4), epochs=2, verbose=0, callbacks=[cb])
+    expected, _ = simulate(start, x, y, 4, 2, sgd(lrs, moms))
+    _assert_weights(model, expected)
+
+
+def test_loss_scale_optimizer(keras):
+    from kerasclr import callbacks
+
+    x, y = make_data(n=10)
+    lrs, moms = _cyclic_reference(6)
+    opt = keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.5, momentum=0.9))
+    model = make_model(keras, opt)
+    start = _weights(model)
+    cb = callbacks.CyclicLR(momentum=(0.95, 0.6), **CYCLE)
+    model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[cb])
+    expected, _ = simulate(start, x, y, 4, 2, sgd(lrs, moms))
+    _assert_weights(model, expected)  # scaling by a power of two is exact
+
+
+def test_clear_errors_at_the_start_of_fit(keras):
+    from kerasclr import callbacks
+
+    x, y = make_data(n=8)
+    cases = [
+        (keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)),
+         callbacks.CyclicLR(), "LearningRateSchedule"),
+        (keras.optimizers.SGD(0.1), callbacks.CyclicLR(momentum=(0.95, 0.85)), "momentum=0"),
+        (keras.optimizers.Adagrad(0.1), callbacks.OneCycle(0.1), "no momentum to cycle"),
+    ]
+    for opt, cb, message in cases:
+        model = make_model(keras, opt)
+        before = _weights(model)
+        with pytest.raises(ValueError, match=message):
+            model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[cb])
+        _assert_weights(model, before, rtol=0)  # nothing trained
+
+    def endless():
+        while True:
+            yield x[:4], y[:4]
+
+    model = make_model(keras, keras.optimizers.SGD(0.1, momentum=0.9))
+    with pytest.raises(ValueError, match="cannot infer `total_iterations`"):
+        model.fit(endless(), epochs=1, verbose=0, callbacks=[callbacks.OneCycle(0.1)])
+
+
+def test_bad_arguments_are_refused_at_creation():
+    from kerasclr import callbacks
+
+    with pytest.raises(ValueError, match="step_size"):
+        callbacks.CyclicLR(step_size=0)
+    with pytest.raises(ValueError, match="max_lr"):
+        callbacks.CyclicLR(base_lr=0.1, max_lr=0.01)
+    with pytest.raises(ValueError, match="schedule"):
+        callbacks.CyclicLR(schedule=[0.1, float("nan")])
+    with pytest.raises(ValueError, match="schedule"):
+        callbacks.CyclicLR(schedule=[0.1, -1])
+    with pytest.raises(ValueError, match="momentum"):
+        callbacks.CyclicLR(momentum=(0.8, 0.9))
+    with pytest.raises(ValueError, match="total_steps"):
+        callbacks.OneCycle(0.1, total_iterations=1)
+
+
+def test_saving_mid_fit_works(keras, tmp_path):
+    from kerasclr import callbacks
+
+    x, y = make_data(n=12)
+    model = make_model(keras, keras.optimizers.Adam(0.1))
+    path = str(tmp_path / "m.keras")
+    saver = keras.callbacks.ModelCheckpoint(path, save_freq=2)
+    cb = callbacks.OneCycle(0.1, momentum=(0.95, 0.85))
+    model.fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=[cb, saver])
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded.optimizer.get_config()["beta_1"], float)
+    assert int(loaded.optimizer.iterations) in (2, 4, 6)
+
+
+_CONTINUE = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    sys.path.insert(0, sys.argv[1])
+    sys.path.insert(0, sys.argv[2])
+    import keras
+    from kerasclr import callbacks
+    from reference_training import make_data
+    x, y = make_data(n=12)
+    model = keras.saving.load_model(sys.argv[3])
+    cb = callbacks.OneCycle(0.1, total_iterations=12, momentum=(0.95, 0.8))
+    model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[cb])
+    h = cb.history_arrays()
+    json.dump({"lr": h["learning_rate"].tolist(), "momentum": h["momentum"].tolist(),
+               "iteration": h["iteration"].tolist(),
+               "weights": [w.tolist() for w in model.get_weights()]}, open(sys.argv[4], "w"))
+""")
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam"])
+def test_reloaded_model_continues_in_a_fresh_process(keras, tmp_path, kind):
+    from kerasclr import callbacks
+
+    here = os.path.dirname(__file__)
+    inst = os.path.join(here, "..", "..", "inst", "python")
+    x, y = make_data(n=12)
+
+    def opt():
+        return (keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True) if kind == "sgd"
+                else keras.optimizers.Adam(0.1))
+
+    # One uninterrupted run of 4 epochs (12 steps).
+    full = make_model(keras, opt())
+    cb_full = callbacks.OneCycle(0.1, total_iterations=12, momentum=(0.95, 0.8))
+    full.fit(x, y, batch_size=4, epochs=4, shuffle=False, verbose=0, callbacks=[cb_full])
+    # The same, interrupted after 2 epochs, saved, and continued in another process.
+    part = make_model(keras, opt())
+    cb = callbacks.OneCycle(0.1, total_iterations=12, momentum=(0.95, 0.8))
+    part.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[cb])
+    path, out = str(tmp_path / "part.keras"), str(tmp_path / "out.json")
+    part.save(path)
+    subprocess.run([sys.executable, "-c", _CONTINUE, inst, here, path, out], check=True,
+                   env=dict(os.environ), capture_output=True, timeout=300)
+    result = json.load(open(out))
+    h = cb_full.history_arrays()
+    assert result["iteration"] == list(range(6, 12))
+    np.testing.assert_allclose(result["lr"], h["learning_rate"][6:], rtol=1e-12)
+    np.testing.assert_allclose(result["momentum"], h["momentum"][6:], rtol=1e-12)
+    for got, want in zip(result["weights"], full.get_weights()):
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-7)
