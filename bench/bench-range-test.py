@@ -4,7 +4,10 @@
    same 100 batches, measured side by side in one process, per backend (each backend in
    its own subprocess). Two references: a *warm* fit (the model's train function already
    traced, the best case for fit) and a *cold* fit (a fresh model, tracing included, what
-   a first fit costs). Goal: range test / warm fit <= 1.15.
+   a first fit costs). Goal: range test / warm fit <= 1.15. The last two columns force
+   each way of driving the learning rate (in-step hook, or the optimizer's variable set
+   per batch); the default ("auto") picks the variable on TensorFlow and PyTorch without
+   a grid, the hook otherwise.
 
 2. digits: scikit-learn digits, MLP 64-128-10, SGD momentum 0.9. One-cycle training with
    max_lr taken from the range test (its `lr_range[1]`, i.e. the valley suggestion), at
@@ -57,7 +60,7 @@ def _overhead_one_backend():
 
     warm_model = make()
     warm_model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)  # trace once
-    rows = {"fit_warm": [], "fit_cold": [], "range_test": [], "steps": []}
+    rows = {"fit_warm": [], "fit_cold": [], "range_test": [], "steps": [], "hook": [], "variable": []}
     for _ in range(REPEATS):
         # interleaved, so that machine load hits all three alike
         rows["fit_warm"].append(timed(lambda: warm_model.fit(x, y, batch_size=batch_size, epochs=1,
@@ -69,6 +72,10 @@ def _overhead_one_backend():
             warm_model, x, y, start_lr=1e-5, end_lr=1e-1, num_iter=100, batch_size=batch_size,
             diverge_threshold=1e9, verbose=False))))
         rows["steps"].append(out["runs"][0]["steps"])
+        for control in ("hook", "variable"):  # each way of driving the lr, forced
+            rows[control].append(timed(lambda: lr_range_test(
+                warm_model, x, y, start_lr=1e-5, end_lr=1e-1, num_iter=100, batch_size=batch_size,
+                diverge_threshold=1e9, verbose=False, _lr_control=control)))
     return rows
 
 
@@ -76,8 +83,9 @@ def overhead():
     print("## Range test overhead: 100-step lr_range_test() vs model.fit() of the same 100 batches")
     print(f"MLP 256-512-512-10, batch 64, SGD momentum 0.9; median of {REPEATS} interleaved repeats;"
           " CPU, 2 shared cores\n")
-    print("| backend | fit, warm (s) | fit, cold (s) | range test (s) | steps | test / warm fit | test / cold fit |")
-    print("|---|---|---|---|---|---|---|")
+    print("| backend | fit, warm (s) | fit, cold (s) | range test (s) | steps | test / warm fit | test / cold fit "
+          "| forced hook / warm fit | forced variable / warm fit |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for backend in ("tensorflow", "jax", "torch"):
         env = dict(os.environ, KERAS_BACKEND=backend)
         proc = subprocess.run([sys.executable, __file__, "_overhead_child"], env=env,
@@ -90,7 +98,8 @@ def overhead():
         med = {k: statistics.median(v) for k, v in rows.items()}
         print(f"| {backend} | {med['fit_warm']:.3f} | {med['fit_cold']:.3f} | {med['range_test']:.3f} | "
               f"{int(med['steps'])} | {med['range_test'] / med['fit_warm']:.2f} | "
-              f"{med['range_test'] / med['fit_cold']:.2f} |")
+              f"{med['range_test'] / med['fit_cold']:.2f} | {med['hook'] / med['fit_warm']:.2f} | "
+              f"{med['variable'] / med['fit_warm']:.2f} |")
         sys.stdout.flush()
 
 

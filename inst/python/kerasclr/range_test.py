@@ -214,8 +214,9 @@ def _callback_class():
         """Records lr, batch loss, smoothed loss (and validation loss); stops at divergence."""
 
         def __init__(self, lrs, num_iter, smooth, diverge_threshold, state, val_batches=None,
-                     progbar=None):
+                     progbar=None, set_lr=False):
             super().__init__()
+            self.set_lr = set_lr
             self.lrs = lrs
             self.num_iter = num_iter
             self.smooth = smooth
@@ -238,6 +239,11 @@ def _callback_class():
 
         def on_epoch_begin(self, epoch, logs=None):
             self._reader.on_epoch_begin()
+
+        def on_train_batch_begin(self, batch, logs=None):
+            step = len(self.records["loss"])
+            if self.set_lr and step < self.num_iter:
+                training.set_learning_rate(self.model, self.lrs[step])
 
         def on_train_batch_end(self, batch, logs=None):
             step = len(self.records["loss"])
@@ -408,7 +414,8 @@ def lr_range_test(model, x, y=None, start_lr=1e-7, end_lr=10.0, num_iter=100, st
     state = ModelState.capture(model)
     runs, columns = [], {}
     user_callbacks = list(fit_kwargs.pop("callbacks", None) or [])
-    completed = False
+    lr_control = fit_kwargs.pop("_lr_control", "auto")  # "auto", "hook", "variable": for tests
+    completed = retraced = False
     try:
         for run_index, (wd, mom) in enumerate(grid):
             if run_index > 0:
@@ -417,28 +424,44 @@ def lr_range_test(model, x, y=None, start_lr=1e-7, end_lr=10.0, num_iter=100, st
                 optimizer.weight_decay = wd
             if mom is not None:
                 setattr(optimizer, momentum_name, mom)
-            # A fresh trace: hyperparameters are Python constants in the compiled step.
-            model.steps_per_execution = 1
-            _forget_compiled_steps(model)
+            # How the learning rate follows the schedule. "variable": assigned to the
+            # optimizer's learning-rate variable before each batch; no retrace of the
+            # train step, so the cheapest where an assignment is cheap (TensorFlow,
+            # PyTorch) and nothing else changes. "hook": computed in the train step
+            # from the iteration count (ScheduleHook); needs a fresh trace, which a grid
+            # value (a Python constant in the step) needs anyway, and avoids a JAX state
+            # sync per batch.
+            use_hook = lr_control == "hook" or (lr_control == "auto" and (
+                keras.backend.backend() == "jax" or len(grid) > 1 or wd is not None
+                or mom is not None or not hasattr(vars(optimizer).get("_learning_rate"), "assign")))
+            if use_hook or model.steps_per_execution != 1:
+                # A fresh trace: hyperparameters are Python constants in the compiled step.
+                model.steps_per_execution = 1
+                _forget_compiled_steps(model)
+                retraced = True
             label = _run_label(wd, mom)
             progbar = None
             if verbose:
                 if label:
                     print(f"lr range test [{label}]", file=sys.stdout)
                 progbar = keras.utils.Progbar(num_iter, stateful_metrics=["lr", "loss", "val_loss"])
-            recorder = _callback_class()(lrs, num_iter, smooth, diverge_threshold, state, val_data, progbar)
-            iteration0 = float(training.optimizer_step(model))
+            recorder = _callback_class()(lrs, num_iter, smooth, diverge_threshold, state, val_data, progbar,
+                                         set_lr=not use_hook)
+            hook = None
+            if use_hook:
+                iteration0 = float(training.optimizer_step(model))
 
-            def lr_fn(iterations, xp, _i0=iteration0):
-                step = xp.minimum(xp.maximum(iterations - _i0, 0.0), float(num_iter - 1))
-                return range_test_lr(step, start_lr, end_lr, num_iter, step_mode, xp=xp)
+                def lr_fn(iterations, xp, _i0=iteration0):
+                    step = xp.minimum(xp.maximum(iterations - _i0, 0.0), float(num_iter - 1))
+                    return range_test_lr(step, start_lr, end_lr, num_iter, step_mode, xp=xp)
 
-            hook = training.ScheduleHook(model, lr_fn=lr_fn)
-            _install_hook(hook, optimizer)
+                hook = training.ScheduleHook(model, lr_fn=lr_fn)
+                _install_hook(hook, optimizer)
             try:
                 model.fit(x, y, verbose=0, callbacks=[recorder] + user_callbacks, **fit_plan, **fit_kwargs)
             finally:
-                hook.remove()
+                if hook is not None:
+                    hook.remove()
             steps = len(recorder.records["loss"])
             reason = recorder.stop_reason or ("exhausted" if steps < num_iter else "completed")
             if progbar is not None:
@@ -463,7 +486,8 @@ def lr_range_test(model, x, y=None, start_lr=1e-7, end_lr=10.0, num_iter=100, st
     finally:
         # Always the hyperparameters; the variables unless restore=False after a clean run.
         state.restore(variables=restore or not completed)
-        _forget_compiled_steps(model, keep_function=True)
+        if retraced:
+            _forget_compiled_steps(model, keep_function=True)
 
     best = min(range(len(runs)), key=lambda i: runs[i]["score"])
     return dict(
