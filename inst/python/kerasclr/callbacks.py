@@ -17,8 +17,8 @@ the hook at ``on_train_begin`` and removes it at ``on_train_end``. This
   ``steps_per_execution > 1``, several ``fit()`` calls, or a reloaded model.
 
 Per batch the callbacks only record the logs: the train step itself returns the
-loss tracker's total and count (``kerasclr.training.LossProbe``), from which the
-true loss of every batch is recovered at the end of the epoch. ``history`` holds,
+true loss of its batch (``kerasclr.training.LossProbe``), next to Keras' running
+mean. ``history`` holds,
 per batch: epoch, iteration, learning_rate, momentum, loss and the logged metrics
 (Keras' running means); it accumulates over ``fit()`` calls.
 
@@ -246,8 +246,8 @@ class ScheduleCallback:
     def on_train_batch_end(self, batch, logs=None):
         # async_safe: on JAX and PyTorch Keras calls this in a worker thread (possibly
         # out of order), with logs already converted to floats; only record here.
-        totals = training.LossProbe.pop(logs)
-        self._rows.append((batch, totals, dict(logs or {})))
+        loss = training.LossProbe.pop(logs)
+        self._rows.append((batch, loss, dict(logs or {})))
 
     def _close_epoch(self):
         """Turns the epoch's batch records into history rows (once per epoch)."""
@@ -261,13 +261,8 @@ class ScheduleCallback:
         begins = np.concatenate([[0], ends[:-1] + 1])  # an event covers steps begin..end
         iterations = self._epoch_start + begins
         n = len(rows)
-        if all(row[1] is not None for row in rows):
-            totals = np.vstack([[0.0, 0.0], [row[1] for row in rows]])
-            d_total, d_count = np.diff(totals[:, 0]), np.diff(totals[:, 1])
-            with np.errstate(invalid="ignore", divide="ignore"):
-                losses = np.where(d_count > 0, d_total / np.where(d_count > 0, d_count, 1.0), np.nan)
-        else:  # no standard loss tracker (custom train_step): the logged value
-            losses = np.asarray([row[2].get("loss", np.nan) for row in rows], dtype=np.float64)
+        # Without a standard loss tracker (custom train_step): the logged value.
+        losses = [row[2].get("loss", np.nan) if row[1] is None else row[1] for row in rows]
         before = len(self.history["epoch"])
         self.history["epoch"].extend([self._epoch] * n)
         self.history["iteration"].extend(int(i) for i in iterations)

@@ -228,21 +228,29 @@ class BatchLossReader:
         return d_total / d_count
 
 
-LOSS_TOTAL_KEY = "kerasclr_loss_total"
-LOSS_COUNT_KEY = "kerasclr_loss_count"
+BATCH_LOSS_KEY = "kerasclr_batch_loss"
+
+
+def _batch_mean(total_before, count_before, total_after, count_after):
+    import keras
+
+    count = count_after - count_before
+    return keras.ops.where(count > 0, (total_after - total_before) / keras.ops.maximum(count, 1e-30),
+                           float("nan"))
 
 
 class LossProbe:
-    """Adds the loss tracker's ``total`` and ``count`` to the logs of each train step.
+    """Makes the train step also return the loss of its own batch, in ``logs``.
 
-    The callbacks need every batch's true loss without slowing training down. Reading
-    the tracker from a callback costs a device op (and, on JAX, waiting for the step)
-    per batch; instead the values are returned by the compiled train step itself,
-    next to the running mean Keras already returns, and reach ``on_train_batch_end``
-    through ``logs`` (converted to floats off the main thread when the callbacks
-    are ``async_safe``). ``pop(logs)`` removes them before other callbacks (the
-    progress bar) see them. The difference of two consecutive ``(total, count)``
-    pairs is the mean loss of the batch in between.
+    The callbacks need every batch's true loss without slowing training down.
+    Reading the tracker from a callback costs a device op (and, on JAX, waiting
+    for the step) per batch; instead the compiled train step computes it from the
+    loss tracker's ``total``/``count`` before and after its update (a Keras
+    ``Mean`` weighted by batch size), and returns it next to the running mean
+    Keras already returns. It reaches ``on_train_batch_end`` through ``logs``,
+    converted to a float off the main thread when the callbacks are
+    ``async_safe``; ``pop(logs)`` removes it before other callbacks (the progress
+    bar) see it. With ``steps_per_execution > 1`` it is the last batch's loss.
 
     Install before the train step is traced; ``remove()`` after ``fit()``.
     """
@@ -257,6 +265,7 @@ class LossProbe:
         if tracker is None or not hasattr(tracker, "total") or is_keras2_model(model):
             return self
         original = model.train_step
+        import keras
         from keras import backend
 
         if backend.backend() == "jax":
@@ -264,26 +273,28 @@ class LossProbe:
             i_total, i_count = ids.index(id(tracker.total)), ids.index(id(tracker.count))
 
             def train_step(state, data):
+                before = state[3]
                 logs, state = original(state, data)
                 logs = dict(logs)
-                logs[LOSS_TOTAL_KEY] = state[3][i_total]
-                logs[LOSS_COUNT_KEY] = state[3][i_count]
+                logs[BATCH_LOSS_KEY] = _batch_mean(before[i_total], before[i_count],
+                                                   state[3][i_total], state[3][i_count])
                 return logs, state
-        elif backend.backend() == "torch":
-
-            def train_step(data):
-                logs = dict(original(data))
-                # A real copy: torch.compile may turn `x * 1.0` into an alias of the
-                # variable, which the next step would overwrite before it is read.
-                logs[LOSS_TOTAL_KEY] = tracker.total.value.detach().clone()
-                logs[LOSS_COUNT_KEY] = tracker.count.value.detach().clone()
-                return logs
         else:
+            if backend.backend() == "torch":
+                # A real copy: torch.compile may turn `x + 0` into an alias of the
+                # variable, which the update below would overwrite.
+                def copy(variable):
+                    return variable.value.detach().clone()
+            else:
+                def copy(variable):
+                    return keras.ops.add(variable.value, 0.0)
 
             def train_step(data):
+                # Reads of the variables, ordered before and after the step's update.
+                total, count = copy(tracker.total), copy(tracker.count)
                 logs = dict(original(data))
-                logs[LOSS_TOTAL_KEY] = tracker.total * 1.0  # a read, after this step's update
-                logs[LOSS_COUNT_KEY] = tracker.count * 1.0
+                logs[BATCH_LOSS_KEY] = _batch_mean(total, count, tracker.total.value,
+                                                   tracker.count.value)
                 return logs
 
         object.__setattr__(model, "train_step", train_step)
@@ -297,11 +308,10 @@ class LossProbe:
 
     @staticmethod
     def pop(logs):
-        """Removes the probe's values from ``logs``; returns ``(total, count)`` or None."""
-        if not logs or LOSS_TOTAL_KEY not in logs:
+        """Removes the probe's value from ``logs``; returns it as a float, or None."""
+        if not logs or BATCH_LOSS_KEY not in logs:
             return None
-        total, count = logs.pop(LOSS_TOTAL_KEY), logs.pop(LOSS_COUNT_KEY)
-        return float(np.asarray(total)), float(np.asarray(count))
+        return float(np.asarray(logs.pop(BATCH_LOSS_KEY)))
 
 
 # --------------------------------------------------------------------------- #
