@@ -40,6 +40,7 @@ import numpy as np
 from kerasclr import policies, training
 
 HISTORY_KEYS = ("epoch", "iteration", "learning_rate", "momentum", "loss")
+_BATCH_LOSS_KEY = training.BATCH_LOSS_KEY
 
 
 def _keras():
@@ -246,8 +247,9 @@ class ScheduleCallback:
     def on_train_batch_end(self, batch, logs=None):
         # async_safe: on JAX and PyTorch Keras calls this in a worker thread (possibly
         # out of order), with logs already converted to floats; only record here.
-        loss = training.LossProbe.pop(logs)
-        self._rows.append((batch, loss, dict(logs or {})))
+        # Keras hands each call a fresh dict, already converted to floats: keep it.
+        logs = logs if logs is not None else {}
+        self._rows.append((batch, logs.pop(_BATCH_LOSS_KEY, None), logs))
 
     def _close_epoch(self):
         """Turns the epoch's batch records into history rows (once per epoch)."""
@@ -262,7 +264,8 @@ class ScheduleCallback:
         iterations = self._epoch_start + begins
         n = len(rows)
         # Without a standard loss tracker (custom train_step): the logged value.
-        losses = [row[2].get("loss", np.nan) if row[1] is None else row[1] for row in rows]
+        losses = [row[2].get("loss", np.nan) if row[1] is None else float(np.asarray(row[1]))
+                  for row in rows]
         before = len(self.history["epoch"])
         self.history["epoch"].extend([self._epoch] * n)
         self.history["iteration"].extend(int(i) for i in iterations)
@@ -454,17 +457,66 @@ class _OneCycleLogic(ScheduleCallback):
 
 
 class _Keras2Adapter:
-    """Keras 2 (``tf_keras``): no hook into the compiled step; set values per batch.
+    """Keras 2 (``tf_keras``): the learning rate and momentum are set before each batch.
 
-    Keras 2 optimizers keep the learning rate (and, for the legacy optimizers,
-    momentum / beta_1) in variables read by the compiled step at each call, so
-    assigning them before each batch takes effect.
+    Keras 2 optimizers keep the learning rate in a variable that the compiled step
+    reads at each call, so assigning it before each batch takes effect. Momentum
+    can be cycled with the legacy optimizers (``tf_keras.optimizers.legacy``), whose
+    ``momentum``/``beta_1`` are variables too; the newer Keras 2 optimizers bake it
+    into the compiled step, so asking to cycle it there is an error. The batch
+    loss is recovered from the loss metric's ``total``/``count`` after each batch.
     """
 
-    async_safe = False
-
     def on_train_begin(self, logs=None):
-        raise NotImplementedError("Keras 2 (tf_keras) support is not implemented yet.")
+        model = self.model
+        optimizer = training.inner_optimizer(training._model_optimizer(model))
+        self._lr_variable = training._learning_rate_variable(optimizer)
+        self._momentum_variable = None
+        if self.momentum is not None:
+            hyper = getattr(optimizer, "_hyper", {})
+            name = next((n for n in ("momentum", "beta_1") if n in hyper), None)
+            if name is None:
+                raise ValueError(
+                    f"The Keras 2 optimizer {type(optimizer).__name__} keeps its momentum as a "
+                    "constant of the compiled step: use a legacy optimizer "
+                    "(`tf_keras.optimizers.legacy.SGD(momentum=...)`, `...legacy.Adam()`) "
+                    "to cycle momentum, or pass `momentum=None`.")
+            if name == "momentum" and not getattr(optimizer, "_momentum", True):
+                raise ValueError("The optimizer was created with momentum=0 and cannot cycle "
+                                 "momentum. Create it with a momentum > 0.")
+            self._momentum_variable = optimizer._get_hyper(name)
+        start = training.optimizer_step(model)
+        if self._origin_pending:
+            self._origin, self._origin_pending = start, False
+        params = self.params or {}
+        steps, epochs = params.get("steps"), params.get("epochs")
+        self._prepare(start, int(steps) * int(epochs) if steps and epochs else None)
+        tracker = getattr(getattr(model, "compiled_loss", None), "_total_loss_mean", None)
+        self._loss_metric = tracker if hasattr(tracker, "total") else None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        super().on_epoch_begin(epoch, logs)
+        self._totals = (0.0, 0.0)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        step = self._epoch_start + batch
+        self._lr_variable.assign(float(self.learning_rate_at(step)))
+        if self._momentum_variable is not None:
+            self._momentum_variable.assign(float(self.momentum_at(step)))
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = None
+        if self._loss_metric is not None:
+            total = float(self._loss_metric.total.numpy())
+            count = float(self._loss_metric.count.numpy())
+            d_count = count - self._totals[1]
+            loss = (total - self._totals[0]) / d_count if d_count > 0 else float("nan")
+            self._totals = (total, count)
+        self._rows.append((batch, loss, dict(logs or {})))
+
+    def on_train_end(self, logs=None):
+        self._close_epoch()
+        self._store_next_learning_rate()
 
 
 _CLASSES = {}
