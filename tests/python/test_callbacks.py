@@ -398,3 +398,69 @@ def test_keras2_models(optimizer):
     h = cb.history_arrays()
     np.testing.assert_allclose(h["learning_rate"], lrs, rtol=1e-12)
     np.testing.assert_allclose(h["loss"], losses, rtol=1e-4)
+
+
+_DISTRIBUTED = textwrap.dedent("""
+    import json, os, sys
+    sys.path.insert(0, sys.argv[1])
+    sys.path.insert(0, sys.argv[2])
+    import numpy as np
+    kind = sys.argv[3]
+    if kind == "mirrored":
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
+    import keras
+    from kerasclr import callbacks
+    from reference_training import make_data, make_model
+    x, y = make_data(n=8)
+    opt = lambda: keras.optimizers.SGD(0.5, momentum=0.9)
+    if kind == "mirrored":
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        assert strategy.num_replicas_in_sync == 2
+        with strategy.scope():
+            model = make_model(keras, opt())
+    else:
+        import jax
+        assert len(jax.devices()) == 2
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=jax.devices()))
+        model = make_model(keras, opt())
+    start = [w.tolist() for w in model.get_weights()]
+    cb = callbacks.CyclicLR(base_lr=0.01, max_lr=0.08, step_size=2, momentum=(0.95, 0.6))
+    model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[cb])
+    h = cb.history_arrays()
+    json.dump({"start": start, "weights": [w.tolist() for w in model.get_weights()],
+               "lr": h["learning_rate"].tolist(), "loss": h["loss"].tolist()},
+              open(sys.argv[4], "w"))
+""")
+
+
+def _run_distributed(tmp_path, kind, env):
+    here = os.path.dirname(__file__)
+    inst = os.path.join(here, "..", "..", "inst", "python")
+    out = str(tmp_path / "out.json")
+    proc = subprocess.run([sys.executable, "-c", _DISTRIBUTED, inst, here, kind, out],
+                          env={**os.environ, **env}, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.load(open(out))
+    x, y = make_data(n=8)
+    lrs, moms = _cyclic_reference(4)
+    expected, losses = simulate(result["start"], x, y, 4, 2, sgd(lrs, moms))
+    for got, want in zip(result["weights"], expected):
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(result["lr"], lrs, rtol=1e-12)
+    return result, losses
+
+
+@pytest.mark.backends("tensorflow")
+def test_tf_mirrored_strategy_two_cpus(tmp_path):
+    result, losses = _run_distributed(tmp_path, "mirrored", {"KERAS_BACKEND": "tensorflow"})
+    np.testing.assert_allclose(result["loss"], losses, rtol=1e-4)
+
+
+@pytest.mark.backends("jax")
+def test_jax_data_parallel_two_devices(tmp_path):
+    env = {"KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    result, losses = _run_distributed(tmp_path, "data_parallel", env)
+    np.testing.assert_allclose(result["loss"], losses, rtol=1e-4)

@@ -346,27 +346,28 @@ def _scheduled_value_class():
 
     Keras 3 optimizers read ``self.momentum`` / ``self.beta_1`` as Python floats
     baked into the traced step, and test them in Python (``if self.momentum != 0``).
-    An instance of this class stands in for the float while the optimizer's
-    ``apply()`` runs: arithmetic and ``ops.cast`` see the in-graph tensor (every
-    backend converts a ``keras.Variable`` through ``.value``), while comparisons
-    with Python numbers answer from a Python *shadow* value, which keeps the
-    optimizer on its momentum code path.
+    An instance of this class stands in for the float during ``fit()``: its value
+    is computed, in-graph, from the optimizer's iteration count at each read, so
+    arithmetic and ``ops.cast`` see the scheduled tensor (every backend converts a
+    ``keras.Variable`` through ``.value``), while comparisons with Python numbers
+    answer from a Python *shadow* value, which keeps the optimizer on its
+    momentum code path.
     """
     import keras
 
     base = keras.Variable
 
     class ScheduledValue(base):
-        def __init__(self, shadow, name):
+        def __init__(self, shadow, name, compute):
             super().__init__(initializer=float(shadow), dtype="float32", trainable=False, name=name)
             self._shadow = float(shadow)
-            self._scheduled = None
+            self._compute = compute
 
         @property
         def value(self):
-            if self._scheduled is not None:
-                return self._scheduled
-            return super().value
+            # Computed at each read (no per-call state, so replica threads of a
+            # tf.distribute strategy cannot interfere); XLA/grappler merge the copies.
+            return self._compute()
 
         def _compare(self, other, op):
             if isinstance(other, (int, float)):
@@ -415,19 +416,19 @@ def eager_torch(model):
 class ScheduleHook:
     """Drives an optimizer's learning rate and momentum from its iteration count.
 
-    While installed, the optimizer's ``apply()`` is wrapped: just for the duration
-    of each call it replaces (1) the learning rate by the schedule's value and
-    (2) the momentum hyperparameter (``momentum`` or ``beta_1``) by the
-    schedule's value, both a function of ``optimizer.iterations``. Outside
-    ``apply()`` the optimizer is untouched, so ``get_config()`` and
-    ``model.save()`` keep working mid-fit.
+    While installed (during ``fit()``), the optimizer's learning rate and its
+    momentum hyperparameter (``momentum`` or ``beta_1``) are functions of
+    ``optimizer.iterations``. The optimizer's learning-rate variable and
+    ``get_config()`` are left alone, so ``model.save()`` works mid-fit; ``remove()``
+    restores the momentum float.
 
     Two ways of computing the values:
 
-    - in-graph (``lr_fn``/``momentum_fn`` with ``xp=keras.ops``): the learning
-      rate becomes a ``LearningRateSchedule`` and the momentum a
-      ``ScheduledValue`` variable, both evaluated inside the traced/compiled
-      train step. This takes effect on TensorFlow and JAX (where the iteration
+    - in-graph (``lr_fn``/``momentum_fn`` with ``xp=keras.ops``): the optimizer's
+      ``_get_current_learning_rate()`` returns ``lr_fn(iterations)`` and the
+      momentum attribute is a ``ScheduledValue``, both evaluated inside the
+      traced/compiled train step (no per-call state: safe with the replica
+      threads of ``tf.distribute``). This takes effect on TensorFlow and JAX (where the iteration
       count is part of the state the loop carries) and with ``torch.compile``,
       at no per-batch Python cost.
     - host (``host_lr``/``host_momentum``, ``f(step) -> float``): for eager
@@ -482,59 +483,63 @@ class ScheduleHook:
                     "has no momentum buffers and cannot cycle momentum. Create it with a "
                     "momentum > 0 (e.g. `SGD(momentum=0.9)`) or pass `momentum=None`.")
             self._original_value = current
-            if self.momentum_fn is not None:
-                self._scheduled = _scheduled_value_class()(
-                    self.momentum_shadow if self.momentum_shadow is not None else current,
-                    name=f"kerasclr_{self.attribute}")
         self.optimizer = optimizer
-        original_apply = optimizer.apply  # the bound method of the class
-
-        lr_schedule = None
+        setattr_ = object.__setattr__
+        iterations = lambda: keras.ops.cast(optimizer._iterations, "float32")  # noqa: E731
+        overrides = {}
         if self.lr_fn is not None:
             lr_fn = self.lr_fn
+            overrides["_get_current_learning_rate"] = lambda: lr_fn(iterations(), keras.ops)
+        if self.momentum_fn is not None:
+            momentum_fn = self.momentum_fn
+            self._scheduled = _scheduled_value_class()(
+                self.momentum_shadow if self.momentum_shadow is not None else self._original_value,
+                name=f"kerasclr_{self.attribute}",
+                compute=lambda: keras.ops.cast(momentum_fn(iterations(), keras.ops), "float32"))
+            setattr_(optimizer, self.attribute, self._scheduled)
+            original_get_config = optimizer.get_config
+            attribute, original_value = self.attribute, self._original_value
 
-            class _HookSchedule(keras.optimizers.schedules.LearningRateSchedule):
-                def __call__(self, step):
-                    return lr_fn(keras.ops.cast(step, "float32"), keras.ops)
+            def get_config():
+                # Saving mid-fit stores the optimizer's own (constant) value.
+                config = original_get_config()
+                config[attribute] = original_value
+                return config
 
-                def get_config(self):
-                    return {}
+            overrides["get_config"] = get_config
+        if self.host_lr is not None or self.host_momentum is not None:
+            original_apply = optimizer.apply  # the bound method of the class
+            host_lr, host_momentum = self.host_lr, self.host_momentum
+            attribute, original_value = self.attribute, getattr(self, "_original_value", None)
 
-            lr_schedule = _HookSchedule()
-        attribute, scheduled = self.attribute, self._scheduled
-        momentum_fn, host_lr, host_momentum = self.momentum_fn, self.host_lr, self.host_momentum
-        original_value = getattr(self, "_original_value", None)
-        setattr_ = object.__setattr__
-
-        def apply(grads, trainable_variables=None):
-            saved_lr = optimizer.__dict__.get("_learning_rate")
-            if host_lr is not None or host_momentum is not None:
+            def apply(grads, trainable_variables=None):
+                # Eager PyTorch: apply() runs as Python at each step, in one thread.
+                saved_lr = optimizer.__dict__.get("_learning_rate")
                 step = int(optimizer._iterations.value)
                 if host_lr is not None:
                     setattr_(optimizer, "_learning_rate", host_lr(step))
                 if host_momentum is not None:
                     setattr_(optimizer, attribute, host_momentum(step))
-            if lr_schedule is not None:
-                setattr_(optimizer, "_learning_rate", lr_schedule)
-            if scheduled is not None:
-                iterations = keras.ops.cast(optimizer._iterations, "float32")
-                scheduled._scheduled = keras.ops.cast(momentum_fn(iterations, keras.ops), "float32")
-                setattr_(optimizer, attribute, scheduled)
-            try:
-                return original_apply(grads, trainable_variables)
-            finally:
-                setattr_(optimizer, "_learning_rate", saved_lr)
-                if attribute is not None:
-                    setattr_(optimizer, attribute, original_value)
-                if scheduled is not None:
-                    scheduled._scheduled = None
+                try:
+                    return original_apply(grads, trainable_variables)
+                finally:
+                    setattr_(optimizer, "_learning_rate", saved_lr)
+                    if host_momentum is not None:
+                        setattr_(optimizer, attribute, original_value)
 
-        setattr_(optimizer, "apply", apply)
+            overrides["apply"] = apply
+        for name, function in overrides.items():
+            setattr_(optimizer, name, function)
+        self._overrides = list(overrides)
         return self
 
     def remove(self):
-        """Restores the optimizer's own ``apply()`` (the hyperparameters were never changed)."""
+        """Gives the optimizer back its own methods and its momentum float."""
         if self.optimizer is None:
             return
-        self.optimizer.__dict__.pop("apply", None)
+        for name in self._overrides:
+            self.optimizer.__dict__.pop(name, None)
+        if self._scheduled is not None:
+            object.__setattr__(self.optimizer, self.attribute, self._original_value)
+            self._scheduled = None
         self.optimizer = None
