@@ -102,8 +102,8 @@ cb <- callback_cyclic_lr(base_lr = 1e-3, max_lr = 1e-2, step_size = steps,
                          scale_fn = function(cycle) 1 / cycle)
 n_calls <- 2000L
 timer <- reticulate::py_run_string(paste(
-  "import time",
   "def per_call(cb, n):",
+  "    import time",
   "    start = time.perf_counter()",
   "    for step in range(n):",
   "        cb._host_lr(step)",
