@@ -13,6 +13,8 @@
    max_lr taken from the range test (its `lr_range[1]`, i.e. the valley suggestion), at
    most 10 epochs (and, for comparison, with fastai's valley suggestion), against the best constant learning rate of {0.01, 0.03, 0.1, 0.3}
    trained 20 epochs; test accuracy, mean over 5 seeds. Goal: one-cycle >= best constant.
+   Also shown, not used by the package: how one-cycle fares with other max_lr rules
+   (the lr of the lowest loss, divided by 3 or not at all).
 
 Prints the tables whatever they show.
 """
@@ -162,9 +164,15 @@ def _digits_child():
         res = lr_range_test(model, x_tr, y_tr, start_lr=1e-5, end_lr=10, num_iter=100,
                             batch_size=batch_size, verbose=False)
         # the package's rule (lr_range[1]), and fastai's valley for comparison
-        for key, max_lr in (("", res["lr_range"][1]), ("_valley", res["suggestions"]["valley"])):
+        lr_at_min = 10 * res["suggestions"]["minimum"]
+        table.setdefault("lr_at_min", []).append(lr_at_min)
+        choices = (("", res["lr_range"][1]), ("_valley", res["suggestions"]["valley"]),
+                   ("_min3", lr_at_min / 3), ("_min1", lr_at_min))
+        for key, max_lr in choices:
+            table.setdefault("one_cycle" + key, [])
             model = _digits_model(keras, seed, 0.01)  # the same init the range test saw
-            table["max_lr" if not key else "valley"].append(max_lr)
+            if key in ("", "_valley"):
+                table["max_lr" if not key else "valley"].append(max_lr)
             epochs = 10
             steps = epochs * int(np.ceil(len(x_tr) / batch_size))
             callback, how = _one_cycle_callback(keras, max_lr, steps)
@@ -207,7 +215,12 @@ def digits():
     ocv = statistics.mean(table["one_cycle_valley"])
     print(f"| one-cycle, max_lr = valley suggestion (fastai's default), for comparison | 10 | {ocv:.4f} | "
           f"{' '.join(f'{a:.3f}' for a in table['one_cycle_valley'])} |")
-    print(f"\nmax_lr = lr_range[1] (minimum rule) per seed: {' '.join(f'{v:.3g}' for v in table['max_lr'])}")
+    for key, what in (("_min3", "lr at the lowest loss / 3"), ("_min1", "lr at the lowest loss")):
+        acc = statistics.mean(table["one_cycle" + key])
+        print(f"| sensitivity: one-cycle, max_lr = {what} | 10 | {acc:.4f} | "
+              f"{' '.join(f'{a:.3f}' for a in table['one_cycle' + key])} |")
+    print(f"\nlr at the lowest smoothed loss per seed: {' '.join(f'{v:.3g}' for v in table['lr_at_min'])}")
+    print(f"max_lr = lr_range[1] (minimum rule) per seed: {' '.join(f'{v:.3g}' for v in table['max_lr'])}")
     print(f"valley per seed: {' '.join(f'{v:.3g}' for v in table['valley'])}")
     verdict = "meets" if oc >= best else "does NOT meet"
     print(f"One-cycle (10 epochs) {oc:.4f} vs best constant lr {best_lr} (20 epochs) {best:.4f}: "
