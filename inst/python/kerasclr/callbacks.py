@@ -18,9 +18,9 @@ the hook at ``on_train_begin`` and removes it at ``on_train_end``. This
 
 Per batch the callbacks only record the logs: the train step itself returns the
 true loss of its batch (``kerasclr.training.LossProbe``), next to Keras' running
-mean. ``history`` holds,
-per batch: epoch, iteration, learning_rate, momentum, loss and the logged metrics
-(Keras' running means); it accumulates over ``fit()`` calls.
+mean. ``history`` holds, per batch: epoch, iteration, learning_rate, momentum,
+loss and the logged metrics (Keras' running means); it accumulates over ``fit()``
+calls.
 
 A custom ``scale_fn`` (for example an R function) cannot run in the graph: for a
 fit of known length its values are computed once at ``on_train_begin`` (one
@@ -28,12 +28,11 @@ vectorized call) and looked up in-graph; for unknown-length data the learning
 rate is set from Python before each batch (momentum cycling then is refused).
 
 For Keras 2 (``tf_keras``) models the same classes are built on
-``tf_keras.callbacks.Callback`` (``keras2_callback()``); they set the learning
-rate and momentum per batch through the Keras 2 optimizer's variables.
+``tf_keras.callbacks.Callback`` (``CyclicLR(..., keras2=True)``); they set the
+learning rate and momentum per batch through the Keras 2 optimizer's variables.
 """
 
 import math
-import warnings
 
 import numpy as np
 
@@ -58,6 +57,12 @@ def _as_schedule_vector(name, values):
     if np.any(array < 0):
         raise ValueError(f"Argument `{name}` must be >= 0. Received a minimum of {array.min():g}.")
     return array
+
+
+def _tf_graph_without_xla(model):
+    from keras import backend
+
+    return backend.backend() == "tensorflow" and not getattr(model, "jit_compile", False)
 
 
 def _table_lookup(table, it, xp, offset=0):
@@ -96,6 +101,9 @@ class ScheduleCallback:
         self._version = 0         # bumped whenever the policy (hence the traced step) changes
         self._traced = None       # (key, train_function) traced with our hook
         self._probe = None
+        self._host_table = None
+        self._tf_tables = None    # (start, lr, momentum) tf.Variables (TensorFlow without XLA)
+        self._use_tf_tables = False
 
     # -- subclasses provide ------------------------------------------------- #
     def _lr(self, it, xp):
@@ -167,23 +175,71 @@ class ScheduleCallback:
             self.__dict__.pop("on_train_batch_begin", None)
         if self._table is not None or previous_table is not None:
             self._version += 1  # the table is baked into the traced step
+        # TensorFlow without XLA runs every small op of the formula separately (about
+        # 25 us per step for a cycle with momentum): look the values up instead, in
+        # tables of the fit held by tf.Variables, so the traced step stays reusable.
+        self._use_tf_tables = False
+        if fit_steps is not None and _tf_graph_without_xla(model):
+            self._fill_tf_tables(start, start + fit_steps + 1)
+        # Eager PyTorch gets plain floats per step: look them up in a table of the fit.
+        self._host_table = None
+        if training.eager_torch(model) and fit_steps is not None:
+            span = np.arange(start, start + fit_steps + 1)
+            self._host_table = (start, self.learning_rate_at(span).tolist(),
+                                self.momentum_at(span).tolist())
         self._plain_train_function = model.train_function
         self._start_hook()
 
+    def _fill_tf_tables(self, start, end):
+        import tensorflow as tf
+
+        span = np.arange(start, end)
+        lr = self.learning_rate_at(span).astype("float32")
+        momentum = (self.momentum_at(span) if self.momentum is not None
+                    else np.zeros_like(span, dtype=np.float64)).astype("float32")
+        if self._tf_tables is None:
+            variable = lambda value: tf.Variable(value, shape=tf.TensorShape([None]),  # noqa: E731
+                                                 trainable=False)
+            self._tf_tables = (tf.Variable(start, dtype=tf.int64, trainable=False),
+                               variable(lr), variable(momentum))
+        else:
+            self._tf_tables[0].assign(start)
+            self._tf_tables[1].assign(lr)
+            self._tf_tables[2].assign(momentum)
+        self._fit_end = end
+        self._use_tf_tables = True
+
+    def _tf_lookup(self, table, it):
+        import tensorflow as tf
+
+        start = self._tf_tables[0]
+        index = tf.clip_by_value(tf.cast(it, tf.int64) - start, 0, tf.size(table, tf.int64) - 1)
+        return tf.gather(table, index)
+
     def _graph_lr(self, it, xp):
+        if self._use_tf_tables:
+            return self._tf_lookup(self._tf_tables[1], it)
         if self._table is not None:
             return _table_lookup(self._table[1], it, xp, self._table[0])
         return self._lr(xp.maximum(self._relative(it, xp), 0.0), xp)
 
     def _graph_momentum(self, it, xp):
+        if self._use_tf_tables:
+            return self._tf_lookup(self._tf_tables[2], it)
         if self._table is not None:
             return _table_lookup(self._table[2], it, xp, self._table[0])
         return self._momentum(xp.maximum(self._relative(it, xp), 0.0), xp)
 
     def _host_lr(self, step):
+        table = self._host_table
+        if table is not None and 0 <= step - table[0] < len(table[1]):
+            return float(table[1][step - table[0]])
         return float(self.learning_rate_at(step))
 
     def _host_momentum(self, step):
+        table = self._host_table
+        if table is not None and 0 <= step - table[0] < len(table[1]):
+            return float(table[2][step - table[0]])
         return float(self.momentum_at(step))
 
     def _start_hook(self):
@@ -212,7 +268,7 @@ class ScheduleCallback:
             self._probe = training.LossProbe(model).install()
         # The traced step depends on the policy; trace again only when it changed.
         key = (id(model), id(self._hook.optimizer), self._version, eager or self._host_mode,
-               getattr(model, "steps_per_execution", 1))
+               self._use_tf_tables, getattr(model, "steps_per_execution", 1))
         cached = self._traced
         if cached is not None and cached[0] == key:
             model.train_function = cached[1]
@@ -228,6 +284,7 @@ class ScheduleCallback:
         if self._probe is not None:
             self._probe.remove()
             self._probe = None
+        self._host_table = None
         model = self.model
         # Keep our traced step for the next fit with this callback; give the model
         # back the step it had, so that a later fit without us is not scheduled.
@@ -395,9 +452,13 @@ class _CyclicLRLogic(ScheduleCallback):
         policies.check_cycle_args(**cycle)
         self._cycle = cycle
         self._version += 1
+        self._host_table = None
         if self._hook is not None:
             self._origin = training.optimizer_step(self.model)
-            self._start_hook()  # re-traces the train step with the new cycle
+            if self._use_tf_tables:
+                self._fill_tf_tables(self._origin, self._fit_end)  # no re-tracing needed
+            else:
+                self._start_hook()  # re-traces the train step with the new cycle
         else:
             self._origin_pending = True
 
