@@ -145,25 +145,9 @@ one_cycle_lr <- function(total_iterations, max_lr, pct_start = 0.3, div_factor =
                          three_phase = FALSE, momentum = c(0.95, 0.85), preset = NULL) {
   if (missing(total_iterations)) stop("`total_iterations` is missing, with no default.", call. = FALSE)
   if (missing(max_lr)) stop("`max_lr` is missing, with no default.", call. = FALSE)
-  # With a preset, the arguments left at their defaults come from the preset.
-  from_preset <- !is.null(preset) && {
-    check_choice(preset, "preset", ONE_CYCLE_PRESETS)
-    TRUE
-  }
-  left_out <- c(pct_start = missing(pct_start), div_factor = missing(div_factor),
-                final_div_factor = missing(final_div_factor),
-                anneal_strategy = missing(anneal_strategy), three_phase = missing(three_phase))
-  keep <- function(value, name) if (from_preset && left_out[[name]]) NULL else value
-  args <- one_cycle_args(
-    total_steps = total_iterations, max_lr = max_lr,
-    pct_start = keep(pct_start, "pct_start"),
-    div_factor = keep(div_factor, "div_factor"),
-    final_div_factor = keep(final_div_factor, "final_div_factor"),
-    anneal_strategy = keep(match_choice(anneal_strategy, "anneal_strategy", c("cos", "linear")),
-                           "anneal_strategy"),
-    three_phase = keep(three_phase, "three_phase"),
-    total_name = "total_iterations"
-  )
+  from_preset <- check_preset(preset)
+  args <- one_cycle_user_args(names(match.call())[-1], from_preset, total_iterations, max_lr,
+                              pct_start, div_factor, final_div_factor, anneal_strategy, three_phase)
   check_momentum(momentum)
   use_preset_momentum <- from_preset && missing(momentum)
 
@@ -223,43 +207,28 @@ learning_rate_schedule_cyclic <- function(base_lr = 0.001, max_lr = 0.006, step_
 #'
 #' A `kerasclr.schedules.OneCycleSchedule`: a Keras 3 `LearningRateSchedule` that
 #' computes the one-cycle learning rate of [one_cycle_lr()] inside the optimizer, on any
-#' backend (float32, `keras.ops`). After `total_steps` steps it holds the final rate. It
-#' cannot cycle momentum: use [callback_one_cycle()] for that.
+#' backend (float32, `keras.ops`). After `total_iterations` steps it holds the final rate.
+#' It cannot cycle momentum: use [callback_one_cycle()] for that.
 #'
 #' @inheritParams one_cycle_lr
-#' @param total_steps (whole number) Number of training steps, `>= 2`.
 #' @param preset (string or `NULL`) `"pytorch"` or `"fastai"`, see [one_cycle_lr()].
 #' @returns A Python object of class `kerasclr.schedules.OneCycleSchedule` (a
 #'   `keras.optimizers.schedules.LearningRateSchedule`).
 #' @family schedules
 #' @examplesIf reticulate::py_module_available("keras")
 #' keras <- reticulate::import("keras")
-#' schedule <- learning_rate_schedule_one_cycle(total_steps = 1000, max_lr = 0.01)
+#' schedule <- learning_rate_schedule_one_cycle(total_iterations = 1000, max_lr = 0.01)
 #' optimizer <- keras$optimizers$SGD(learning_rate = schedule)
 #' @export
-learning_rate_schedule_one_cycle <- function(total_steps, max_lr, pct_start = 0.3,
+learning_rate_schedule_one_cycle <- function(total_iterations, max_lr, pct_start = 0.3,
                                              div_factor = 25, final_div_factor = 1e4,
                                              anneal_strategy = c("cos", "linear"),
                                              three_phase = FALSE, preset = NULL) {
-  if (missing(total_steps)) stop("`total_steps` is missing, with no default.", call. = FALSE)
+  if (missing(total_iterations)) stop("`total_iterations` is missing, with no default.", call. = FALSE)
   if (missing(max_lr)) stop("`max_lr` is missing, with no default.", call. = FALSE)
-  from_preset <- !is.null(preset) && {
-    check_choice(preset, "preset", ONE_CYCLE_PRESETS)
-    TRUE
-  }
-  left_out <- c(pct_start = missing(pct_start), div_factor = missing(div_factor),
-                final_div_factor = missing(final_div_factor),
-                anneal_strategy = missing(anneal_strategy), three_phase = missing(three_phase))
-  keep <- function(value, name) if (from_preset && left_out[[name]]) NULL else value
-  args <- one_cycle_args(
-    total_steps = total_steps, max_lr = max_lr,
-    pct_start = keep(pct_start, "pct_start"),
-    div_factor = keep(div_factor, "div_factor"),
-    final_div_factor = keep(final_div_factor, "final_div_factor"),
-    anneal_strategy = keep(match_choice(anneal_strategy, "anneal_strategy", c("cos", "linear")),
-                           "anneal_strategy"),
-    three_phase = keep(three_phase, "three_phase")
-  )
+  from_preset <- check_preset(preset)
+  args <- one_cycle_user_args(names(match.call())[-1], from_preset, total_iterations, max_lr,
+                              pct_start, div_factor, final_div_factor, anneal_strategy, three_phase)
   keras_py()
   if (from_preset) args <- fill_from_preset(args, preset, policies_py())
   schedules <- kerasclr_py_module("schedules")
@@ -591,3 +560,27 @@ preset_momentum <- function(preset, policies) {
 }
 
 format_rate <- function(x) format(signif(x, 4), scientific = abs(x) < 1e-3 && x != 0)
+
+# TRUE when a one-cycle `preset` is given (and valid).
+check_preset <- function(preset) {
+  if (is.null(preset)) return(FALSE)
+  check_choice(preset, "preset", ONE_CYCLE_PRESETS)
+  TRUE
+}
+
+# The checked Python arguments of the one-cycle functions. With a preset, the arguments the
+# user did not supply (`supplied`: the names in the call) are left to the preset.
+one_cycle_user_args <- function(supplied, from_preset, total_iterations, max_lr, pct_start,
+                                div_factor, final_div_factor, anneal_strategy, three_phase) {
+  keep <- function(value, name) if (from_preset && !(name %in% supplied)) NULL else value
+  one_cycle_args(
+    total_steps = total_iterations, max_lr = max_lr,
+    pct_start = keep(pct_start, "pct_start"),
+    div_factor = keep(div_factor, "div_factor"),
+    final_div_factor = keep(final_div_factor, "final_div_factor"),
+    anneal_strategy = keep(match_choice(anneal_strategy, "anneal_strategy", c("cos", "linear")),
+                           "anneal_strategy"),
+    three_phase = keep(three_phase, "three_phase"),
+    total_name = "total_iterations"
+  )
+}

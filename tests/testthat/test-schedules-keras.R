@@ -39,12 +39,12 @@ test_that("learning_rate_schedule_one_cycle() equals one_cycle_lr() at every ste
     list(max_lr = 0.1, preset = "fastai")
   )
   for (args in cases) {
-    schedule <- do.call(learning_rate_schedule_one_cycle, c(list(total_steps = 500), args))
+    schedule <- do.call(learning_rate_schedule_one_cycle, c(list(total_iterations = 500), args))
     expected <- do.call(one_cycle_lr, c(list(total_iterations = 500), args))
     expect_lte(max_error_of_peak(schedule_values(schedule, 0:499), as.numeric(expected)), 1e-6)
   }
   # After the last step the final rate is held.
-  schedule <- learning_rate_schedule_one_cycle(total_steps = 100, max_lr = 0.1)
+  schedule <- learning_rate_schedule_one_cycle(total_iterations = 100, max_lr = 0.1)
   expect_equal(schedule_values(schedule, c(99L, 150L)), rep(0.1 / 25 / 1e4, 2), tolerance = 1e-6)
 })
 
@@ -121,7 +121,7 @@ test_that("a model trains with the one-cycle schedule and reports its learning r
   x <- matrix(stats::rnorm(64), ncol = 4)
   y <- x %*% c(1, -2, 0.5, 0) + 0.1
   model <- keras$Sequential(list(keras$Input(shape = list(4L)), keras$layers$Dense(1L)))
-  schedule <- learning_rate_schedule_one_cycle(total_steps = 12, max_lr = 0.05)
+  schedule <- learning_rate_schedule_one_cycle(total_iterations = 12, max_lr = 0.05)
   model$compile(optimizer = keras$optimizers$SGD(learning_rate = schedule), loss = "mse")
   history <- model$fit(np$array(x, dtype = "float32"), np$array(y, dtype = "float32"),
                        batch_size = 4L, epochs = 2L, shuffle = FALSE, verbose = 0L)

@@ -219,7 +219,7 @@ test_that("one_cycle_lr() rejects bad arguments with clear messages", {
 test_that("the schedule objects check their arguments in R too", {
   expect_snapshot(error = TRUE, learning_rate_schedule_cyclic(scale_fn = function(x) 1 / x))
   expect_snapshot(error = TRUE, learning_rate_schedule_cyclic(step_size = -1))
-  expect_snapshot(error = TRUE, learning_rate_schedule_one_cycle(total_steps = 1, max_lr = 0.1))
+  expect_snapshot(error = TRUE, learning_rate_schedule_one_cycle(total_iterations = 1, max_lr = 0.1))
   expect_snapshot(error = TRUE, learning_rate_schedule_one_cycle(100, max_lr = 0.1, anneal_strategy = "exp"))
 })
 
