@@ -127,13 +127,13 @@ test_that("an R scale_fn is evaluated in R; plot() draws and restores par()", {
   expect_equal(as.data.frame(cb)$learning_rate,
                as.numeric(cyclic_lr(0:5, base_lr = 0.01, max_lr = 0.05, step_size = 1,
                                     scale_fn = function(cycle) 1 / cycle)), tolerance = 1e-12)
-  old <- par(no.readonly = TRUE)
   file <- tempfile(fileext = ".pdf")
   grDevices::pdf(file)
+  old <- par(no.readonly = TRUE)
   expect_invisible(plot(cb))
+  expect_equal(par("mfrow"), old$mfrow)
   grDevices::dev.off()
   expect_true(file.size(file) > 0)
-  expect_equal(par("mfrow"), old$mfrow)
 })
 
 test_that("a learning-rate schedule or a momentum-free optimizer stops fit() at the start", {
