@@ -99,3 +99,14 @@ def rmsprop(lrs, momenta, rho=0.9, epsilon=1e-7):
             out.append(p - bufs[i])
         return out
     return update
+
+
+def optimizer_and_reference(keras, kind, lrs, momenta):
+    """A Keras optimizer of `kind` ("sgd", "nesterov", "adam", "rmsprop") whose learning rate and
+    momentum a callback will drive, and the NumPy update that the intended sequences give."""
+    if kind in ("sgd", "nesterov"):
+        nesterov = kind == "nesterov"
+        return keras.optimizers.SGD(0.5, momentum=0.9, nesterov=nesterov), sgd(lrs, momenta, nesterov=nesterov)
+    if kind == "adam":
+        return keras.optimizers.Adam(0.5), adam(lrs, momenta)
+    return keras.optimizers.RMSprop(0.5, momentum=0.5), rmsprop(lrs, momenta)

@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from reference_training import adam, make_data, make_model, rmsprop, sgd, simulate
+from reference_training import make_data, make_model, optimizer_and_reference, sgd, simulate
 
 pytestmark = pytest.mark.keras
 
@@ -54,15 +54,7 @@ def test_cyclic_lr_and_momentum_reach_the_weights(keras, kind, jit_compile):
 
     x, y = make_data(n=10)
     lrs, moms = _cyclic_reference(6)
-    if kind in ("sgd", "nesterov"):
-        opt = keras.optimizers.SGD(0.5, momentum=0.9, nesterov=kind == "nesterov")
-        ref = sgd(lrs, moms, nesterov=kind == "nesterov")
-    elif kind == "adam":
-        opt = keras.optimizers.Adam(0.5)
-        ref = adam(lrs, moms)
-    else:
-        opt = keras.optimizers.RMSprop(0.5, momentum=0.5)
-        ref = rmsprop(lrs, moms)
+    opt, ref = optimizer_and_reference(keras, kind, lrs, moms)
     model = make_model(keras, opt, jit_compile=jit_compile)
     start = _weights(model)
     cb = callbacks.CyclicLR(momentum=(0.95, 0.6), **CYCLE)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from reference_training import adam, make_data, make_model, rmsprop, sgd, simulate
+from reference_training import make_data, make_model, optimizer_and_reference, simulate
 
 pytestmark = pytest.mark.keras
 
@@ -136,15 +136,7 @@ def test_schedule_hook_applies_lr_and_momentum_in_graph(keras, kind, jit_compile
     steps = 6
     lrs = np.array([0.05, 0.02, 0.08, 0.01, 0.04, 0.03])
     moms = np.array([0.95, 0.5, 0.9, 0.2, 0.85, 0.7])
-    if kind in ("sgd", "nesterov"):
-        opt = keras.optimizers.SGD(0.5, momentum=0.9, nesterov=kind == "nesterov")
-        ref = sgd(lrs, moms, nesterov=kind == "nesterov")
-    elif kind == "adam":
-        opt = keras.optimizers.Adam(0.5)
-        ref = adam(lrs, moms)
-    else:
-        opt = keras.optimizers.RMSprop(0.5, momentum=0.5)
-        ref = rmsprop(lrs, moms)
+    opt, ref = optimizer_and_reference(keras, kind, lrs, moms)
     model = make_model(keras, opt, jit_compile=jit_compile)
     start = _weights(model)
 
