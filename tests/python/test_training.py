@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from reference_training import make_data, make_model, optimizer_and_reference, simulate
+from reference_training import make_data, make_model, optimizer_and_reference, sgd, simulate
 
 pytestmark = pytest.mark.keras
 
