@@ -88,12 +88,9 @@ callback_cyclic_lr <- function(base_lr = 0.001, max_lr = 0.006, step_size = 2000
                                total_iterations = NULL, keras2 = FALSE) {
   check_dots_empty(...)
   check_flag(keras2, "keras2")
-  cycle_names <- c("base_lr", "max_lr", "step_size", "mode", "gamma", "scale_fn", "scale_mode",
-                   "tail", "step_size_up", "step_size_down", "tail_scope", "tail_divisor",
-                   "total_iterations")
   frame <- environment()
-  supplied <- cycle_names[!vapply(cycle_names, function(n) eval(call("missing", as.name(n)), frame),
-                                  logical(1))]
+  is_missing <- function(n) eval(call("missing", as.name(n)), frame)
+  supplied <- CYCLE_ARG_NAMES[!vapply(CYCLE_ARG_NAMES, is_missing, logical(1))]
   if (!is.null(schedule)) {
     if (length(supplied) > 0) {
       stop(sprintf("`schedule` replaces the cycle arguments; leave out %s.",
@@ -101,14 +98,14 @@ callback_cyclic_lr <- function(base_lr = 0.001, max_lr = 0.006, step_size = 2000
     }
     if (!is.null(lr_range)) stop("Give `schedule` or `lr_range`, not both.", call. = FALSE)
     schedule_momentum <- attr(schedule, "momentum", exact = TRUE)
-    check_schedule_vector(schedule, "schedule")
+    check_nonnegative_vector(schedule, "schedule")
     if (!is.null(momentum)) {
       stop(paste("`momentum` cannot be combined with `schedule`: build the schedule with",
                  "`cyclic_lr(..., momentum = c(high, low))`, whose \"momentum\" attribute is used."),
            call. = FALSE)
     }
     if (!is.null(schedule_momentum)) {
-      check_schedule_vector(schedule_momentum, "attr(schedule, \"momentum\")", max = 1)
+      check_nonnegative_vector(schedule_momentum, "attr(schedule, \"momentum\")", max = 1)
     }
     args <- list(schedule = as_py_array(as.numeric(schedule)),
                  momentum_schedule = if (!is.null(schedule_momentum))
@@ -123,28 +120,11 @@ callback_cyclic_lr <- function(base_lr = 0.001, max_lr = 0.006, step_size = 2000
     bounds <- lr_range_bounds(lr_range)
     base_lr <- bounds[[1]]
     max_lr <- bounds[[2]]
-    supplied <- c(supplied, "base_lr", "max_lr")
   }
   check_momentum(momentum)
-  if ("tail_scope" %in% supplied) tail_scope <- match_choice(tail_scope, "tail_scope", c("cycle", "schedule"))
-  given <- function(name, value) if (name %in% supplied) value
-  args <- cyclic_args(
-    base_lr = given("base_lr", base_lr), max_lr = given("max_lr", max_lr),
-    step_size = given("step_size", step_size), mode = given("mode", mode),
-    gamma = given("gamma", gamma), scale_fn = given("scale_fn", scale_fn),
-    scale_mode = given("scale_mode", scale_mode), tail = given("tail", tail),
-    step_size_up = given("step_size_up", step_size_up),
-    step_size_down = given("step_size_down", step_size_down),
-    tail_scope = given("tail_scope", tail_scope),
-    tail_divisor = given("tail_divisor", tail_divisor),
-    total_iterations = given("total_iterations", total_iterations), in_graph = FALSE
-  )
-  # One side of the bounds may be the default: check them together as the callback sees them.
-  lo <- if ("base_lr" %in% supplied) base_lr else 0.001
-  hi <- if ("max_lr" %in% supplied) max_lr else 0.006
-  if (hi < lo) {
-    stop(sprintf("`max_lr` (%s) must be >= `base_lr` (%s).", format(hi), format(lo)), call. = FALSE)
-  }
+  # The signature's defaults are the policy's: forwarding them all lets cyclic_args() check
+  # the bounds together (max_lr >= base_lr) as the callback will use them.
+  args <- cyclic_args_of(frame)
   if (!is.null(momentum)) args$momentum <- as.list(as.double(momentum))
   make_callback("CyclicLR", args, keras2)
 }
@@ -202,8 +182,7 @@ callback_one_cycle <- function(max_lr, total_iterations = NULL, pct_start = 0.3,
                          total_name = "total_iterations")
   names(args)[names(args) == "total_steps"] <- "total_iterations"
   check_momentum(momentum)
-  args$momentum <- if (!is.null(momentum)) as.list(as.double(momentum))
-  if (is.null(momentum)) args["momentum"] <- list(NULL)
+  args["momentum"] <- list(if (!is.null(momentum)) as.list(as.double(momentum)))  # NULL: off
   make_callback("OneCycle", args, keras2)
 }
 
@@ -283,19 +262,4 @@ lr_range_bounds <- function(lr_range, name = "lr_range") {
                  name, describe_values(lr_range)), call. = FALSE)
   }
   as.double(lr_range)
-}
-
-check_schedule_vector <- function(x, name, max = Inf) {
-  if (!is.numeric(x) || length(x) == 0) arg_error(name, "a non-empty numeric vector", x)
-  if (anyNA(x)) stop(sprintf("`%s` must not contain NA values.", name), call. = FALSE)
-  if (!all(is.finite(x))) stop(sprintf("`%s` must contain only finite values.", name), call. = FALSE)
-  if (min(x) < 0) {
-    stop(sprintf("`%s` must not contain negative values (found %s).", name, format(min(x))),
-         call. = FALSE)
-  }
-  if (max(x) > max) {
-    stop(sprintf("`%s` must contain values <= %s (found %s).", name, format(max), format(max(x))),
-         call. = FALSE)
-  }
-  invisible(x)
 }

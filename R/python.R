@@ -131,17 +131,21 @@ check_function <- function(x, name, null_ok = TRUE) {
   invisible(x)
 }
 
-check_iterations <- function(x, name = "iteration") {
+# A non-empty numeric vector of finite values in [0, max] (training steps, a schedule).
+check_nonnegative_vector <- function(x, name, max = Inf, hint = "") {
   if (!is.numeric(x) || length(x) == 0) arg_error(name, "a non-empty numeric vector", x)
   if (anyNA(x)) stop(sprintf("`%s` must not contain NA values.", name), call. = FALSE)
   # min() and max() scan without allocating (is.finite(x) would allocate a vector of n).
   lowest <- min(x)
-  if (!is.finite(lowest) || !is.finite(max(x))) {
+  highest <- max(x)
+  if (!is.finite(lowest) || !is.finite(highest)) {
     stop(sprintf("`%s` must contain only finite values.", name), call. = FALSE)
   }
   if (lowest < 0) {
-    stop(sprintf("`%s` must be >= 0 (0-based training steps), not %s.", name, format(lowest)),
-         call. = FALSE)
+    stop(sprintf("`%s` must be >= 0%s, not %s.", name, hint, format(lowest)), call. = FALSE)
+  }
+  if (highest > max) {
+    stop(sprintf("`%s` must be <= %s, not %s.", name, format(max), format(highest)), call. = FALSE)
   }
   invisible(x)
 }

@@ -83,14 +83,8 @@ cyclic_lr <- function(iteration, base_lr = 0.001, max_lr = 0.006, step_size = 20
                       tail_scope = c("cycle", "schedule"), tail_divisor = c(1.1, 1.2),
                       total_iterations = NULL, momentum = NULL) {
   check_dots_empty(...)
-  check_iterations(iteration)
-  args <- cyclic_args(
-    base_lr = base_lr, max_lr = max_lr, step_size = step_size, mode = mode, gamma = gamma,
-    scale_fn = scale_fn, scale_mode = scale_mode, tail = tail, step_size_up = step_size_up,
-    step_size_down = step_size_down,
-    tail_scope = match_choice(tail_scope, "tail_scope", c("cycle", "schedule")),
-    tail_divisor = tail_divisor, total_iterations = total_iterations
-  )
+  check_nonnegative_vector(iteration, "iteration", hint = " (0-based training steps)")
+  args <- cyclic_args_of(environment())
   check_momentum(momentum)
 
   lr <- policy_values("cyclic_lr", iteration, args)
@@ -191,13 +185,7 @@ learning_rate_schedule_cyclic <- function(base_lr = 0.001, max_lr = 0.006, step_
                                           tail_scope = c("cycle", "schedule"),
                                           tail_divisor = c(1.1, 1.2), total_iterations = NULL) {
   check_dots_empty(...)
-  args <- cyclic_args(
-    base_lr = base_lr, max_lr = max_lr, step_size = step_size, mode = mode, gamma = gamma,
-    scale_fn = scale_fn, scale_mode = scale_mode, tail = tail, step_size_up = step_size_up,
-    step_size_down = step_size_down,
-    tail_scope = match_choice(tail_scope, "tail_scope", c("cycle", "schedule")),
-    tail_divisor = tail_divisor, total_iterations = total_iterations, in_graph = TRUE
-  )
+  args <- cyclic_args_of(environment(), in_graph = TRUE)
   keras_py()
   schedules <- kerasclr_py_module("schedules")
   py_call(do.call(schedules$CyclicSchedule, args))
@@ -382,6 +370,19 @@ cyclic_args <- function(base_lr = NULL, max_lr = NULL, step_size = NULL, mode = 
     tail_scope = tail_scope, tail_divisor = if (!is.null(tail_divisor)) as.list(as.double(tail_divisor)),
     total_iterations = as_py_int(total_iterations)
   ))
+}
+
+# The arguments of the cyclical policy, as named in cyclic_lr(), learning_rate_schedule_cyclic()
+# and callback_cyclic_lr().
+CYCLE_ARG_NAMES <- c("base_lr", "max_lr", "step_size", "mode", "gamma", "scale_fn", "scale_mode",
+                     "tail", "step_size_up", "step_size_down", "tail_scope", "tail_divisor",
+                     "total_iterations")
+
+# cyclic_args() applied to the cycle arguments of the calling function (`frame`).
+cyclic_args_of <- function(frame, in_graph = FALSE) {
+  args <- mget(CYCLE_ARG_NAMES, envir = frame)
+  args$tail_scope <- match_choice(args$tail_scope, "tail_scope", c("cycle", "schedule"))
+  do.call(cyclic_args, c(args, list(in_graph = in_graph)))
 }
 
 #' Checks the arguments of the one-cycle policy and returns the Python keyword arguments

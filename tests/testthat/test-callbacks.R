@@ -23,7 +23,7 @@ test_that("bad arguments give R errors that name the argument, before any Python
   expect_error(callback_cyclic_lr(momentum = c(0.8, 0.9)), "`momentum`")
   expect_error(callback_cyclic_lr(momentum = 0.9), "`momentum`")
   expect_error(callback_cyclic_lr(schedule = c(0.1, NA)), "`schedule` must not contain NA")
-  expect_error(callback_cyclic_lr(schedule = c(0.1, -0.2)), "`schedule` must not contain negative")
+  expect_error(callback_cyclic_lr(schedule = c(0.1, -0.2)), "`schedule` must be >= 0, not -0.2")
   expect_error(callback_cyclic_lr(schedule = "a"), "`schedule` must be a non-empty numeric")
   expect_error(callback_cyclic_lr(schedule = c(0.1, 0.2), max_lr = 1), "leave out `max_lr`")
   expect_error(callback_cyclic_lr(lr_range = 0.1), "`lr_range` must be")
