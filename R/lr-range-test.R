@@ -310,8 +310,6 @@ new_lr_range_test <- function(result) {
 
 as_number <- function(x) if (is.null(x)) NA_real_ else as.numeric(x)
 
-format_lr <- function(x) ifelse(is.na(x), "NA", trimws(formatC(x, format = "g", digits = 3)))
-
 check_grid <- function(x, name, max) {
   if (is.null(x)) return(invisible(NULL))
   what <- if (is.finite(max)) sprintf("a numeric vector of values in [0, %s)", format(max))

@@ -234,11 +234,11 @@ print.kerasclr_schedule <- function(x, ...) {
   }
   cat("\n")
   if (length(values) > 0) {
-    cat(sprintf("  learning rate: %s to %s\n", format_rate(min(values)), format_rate(max(values))))
+    cat(sprintf("  learning rate: %s to %s\n", format_lr(min(values)), format_lr(max(values))))
   }
   momentum <- attr(x, "momentum", exact = TRUE)
   if (!is.null(momentum)) {
-    cat(sprintf("  momentum:      %s to %s\n", format_rate(min(momentum)), format_rate(max(momentum))))
+    cat(sprintf("  momentum:      %s to %s\n", format_lr(min(momentum)), format_lr(max(momentum))))
   }
   invisible(x)
 }
@@ -560,7 +560,8 @@ preset_momentum <- function(preset, policies) {
   list(max_momentum = values$max_momentum, base_momentum = values$base_momentum)
 }
 
-format_rate <- function(x) format(signif(x, 4), scientific = abs(x) < 1e-3 && x != 0)
+# Learning rates (and momenta) for printing: 3 significant digits, "NA" for missing.
+format_lr <- function(x) ifelse(is.na(x), "NA", trimws(formatC(x, format = "g", digits = 3)))
 
 # TRUE when a one-cycle `preset` is given (and valid).
 check_preset <- function(preset) {
