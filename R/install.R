@@ -136,20 +136,18 @@ python_setup_info <- function(probe = probe_python, reticulate_version = NULL) {
                reticulate_python = Sys.getenv("RETICULATE_PYTHON"),
                virtualenv = tryCatch(reticulate::virtualenv_exists("r-kerasclr"), error = function(e) FALSE))
   info <- c(info, probe())
-  fix <- "Run `kerasclr::install_kerasclr()` to create a Python environment for kerasclr."
   problems <- character()
   if (is.null(info$python)) {
-    problems <- c(problems, paste("Python is not available to reticulate.", fix))
+    problems <- c(problems, setup_problem("python"))
   } else if (is.null(info$numpy)) {
-    problems <- c(problems, paste0("The Python module `numpy` is not installed in ", info$python, ". ", fix))
+    problems <- c(problems, setup_problem("numpy", info$python))
   } else {
     problems <- c(problems, numpy_problem(info$numpy, info$reticulate))
   }
   if (!is.null(info$python) && is.null(info$keras)) {
-    problems <- c(problems, paste0("The Python module `keras` (>= 3) is not installed in ", info$python,
-                                   ". ", fix))
+    problems <- c(problems, setup_problem("keras", info$python))
   } else if (!is.null(info$keras) && numeric_version(info$keras, strict = FALSE) < "3.0") {
-    problems <- c(problems, sprintf("Keras %s is too old: kerasclr needs Keras >= 3. %s", info$keras, fix))
+    problems <- c(problems, setup_problem("old_keras", version = info$keras))
   }
   info$problems <- problems
   info

@@ -24,21 +24,26 @@ kerasclr_py_module <- function(name) {
 
 # Stops with one message saying what to run when Python, NumPy or Keras is unusable.
 check_python_setup <- function(need_keras = FALSE) {
-  fix <- "Run `kerasclr::install_kerasclr()` to create a Python environment for kerasclr."
-  if (!reticulate::py_available(initialize = TRUE)) {
-    stop("Python is not available to reticulate. ", fix, call. = FALSE)
-  }
-  if (!reticulate::py_module_available("numpy")) {
-    stop("The Python module `numpy` is not installed in ", reticulate::py_config()$python, ". ",
-         fix, call. = FALSE)
-  }
+  if (!reticulate::py_available(initialize = TRUE)) stop(setup_problem("python"), call. = FALSE)
+  python <- reticulate::py_config()$python
+  if (!reticulate::py_module_available("numpy")) stop(setup_problem("numpy", python), call. = FALSE)
   problem <- numpy_problem(numpy_version())  # R/install.R
   if (!is.null(problem)) stop(problem, call. = FALSE)
   if (need_keras && !reticulate::py_module_available("keras")) {
-    stop("The Python module `keras` (>= 3) is not installed in ", reticulate::py_config()$python,
-         ". ", fix, call. = FALSE)
+    stop(setup_problem("keras", python), call. = FALSE)
   }
   invisible(TRUE)
+}
+
+# The message for a missing piece of the Python side ("python", "numpy", "keras" or
+# "old_keras"), with what to run; shared by check_python_setup() and kerasclr_sitrep().
+setup_problem <- function(missing, python = NULL, version = NULL) {
+  fix <- "Run `kerasclr::install_kerasclr()` to create a Python environment for kerasclr."
+  switch(missing,
+         python = paste("Python is not available to reticulate.", fix),
+         numpy = sprintf("The Python module `numpy` is not installed in %s. %s", python, fix),
+         keras = sprintf("The Python module `keras` (>= 3) is not installed in %s. %s", python, fix),
+         old_keras = sprintf("Keras %s is too old: kerasclr needs Keras >= 3. %s", version, fix))
 }
 
 numpy_version <- function() {
