@@ -243,7 +243,7 @@ def _callback_class():
         def on_train_batch_begin(self, batch, logs=None):
             step = len(self.records["loss"])
             if self.set_lr and step < self.num_iter:
-                _set_learning_rate(self.model, self.lrs[step])
+                training.set_learning_rate(self.model, self.lrs[step])
 
         def on_train_batch_end(self, batch, logs=None):
             step = len(self.records["loss"])
@@ -425,7 +425,7 @@ def lr_range_test(model, x, y=None, start_lr=1e-7, end_lr=10.0, num_iter=100, st
             if mom is not None:
                 setattr(optimizer, momentum_name, mom)
             # How the learning rate follows the schedule. "variable": assigned to the
-            # optimizer's learning-rate variable before each batch (_set_learning_rate);
+            # optimizer's learning-rate variable before each batch (training.set_learning_rate);
             # the train step is not traced again, so it costs nothing when nothing else
             # changes. "hook": computed in the train step from the iteration count
             # (ScheduleHook); needs a fresh trace, which a grid value (a Python constant
@@ -499,31 +499,6 @@ def lr_range_test(model, x, y=None, start_lr=1e-7, end_lr=10.0, num_iter=100, st
                       diverge_threshold=diverge_threshold, smooth=smooth, batch_size=batch_size,
                       backend=keras.backend.backend()),
     )
-
-
-def _set_learning_rate(model, value):
-    """``training.set_learning_rate()``, without its per-batch JAX state sync.
-
-    Mid-epoch on JAX, the fit loop passes its own ``state`` to the next step, and
-    ``model._jax_state["optimizer_variables"]`` is the very list inside that state
-    (keras/src/backend/jax/trainer.py, fit()). Putting the new learning rate into that
-    list, at the position of the learning-rate variable, is what the next step reads,
-    at no cost; a sync (write every variable back, re-read them all) per batch costs
-    more than the whole step for small models. Anywhere else (other backends, the first
-    batch of an epoch, after a sync) the variable itself is set.
-    """
-    state = getattr(model, "_jax_state", None)
-    if state and not getattr(model, "_jax_state_synced", True):
-        values = state.get("optimizer_variables")
-        variable = training._learning_rate_variable(model.optimizer)
-        if isinstance(values, list):
-            for i, ref in enumerate(model.optimizer.variables):
-                if ref is variable:
-                    import jax.numpy as jnp
-
-                    values[i] = jnp.asarray(value, dtype=values[i].dtype)
-                    return
-    training.set_learning_rate(model, value)
 
 
 def _forget_compiled_steps(model, keep_function=False):

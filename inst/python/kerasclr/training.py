@@ -11,8 +11,8 @@ and Keras 2 (``tf_keras``) where the training loop is concerned:
 - ``set_learning_rate(model, value)`` / ``get_learning_rate(model) -> float``: set
   the learning rate from a callback so that it takes effect at the next train
   step on every backend. On JAX the fit loop carries the optimizer variables as
-  ``state`` between steps and re-reads them only when ``model._jax_state_synced``
-  is true: we sync the state first, which makes the loop re-read it.
+  ``state`` between steps: mid-epoch the new value is written into that carried
+  state, which is what the next step reads.
 - ``BatchLossReader(model)``: ``.on_epoch_begin()`` then ``.batch_loss(logs)`` in
   ``on_train_batch_end``: the true loss of the batch that just ended. Keras logs
   the running mean of the epoch (the loss tracker is a ``keras.metrics.Mean``
@@ -97,6 +97,27 @@ def _jax_synced_model(model):
         model.jax_state_sync()
 
 
+def _carried_slot(model, variable):
+    """Where the JAX fit loop carries ``variable`` mid-epoch: ``(values, index)`` or None.
+
+    Mid-epoch on JAX the optimizer variables are stale: the loop passes its own
+    ``state`` from step to step, and ``model._jax_state["optimizer_variables"]`` is the
+    very list inside it (keras/src/backend/jax/trainer.py, ``fit()``), in the order of
+    ``model.optimizer.variables``. None anywhere else (other backends, between epochs,
+    after a sync), where the variable itself is current.
+    """
+    state = getattr(model, "_jax_state", None) if model is not None else None
+    if not state or getattr(model, "_jax_state_synced", True):
+        return None
+    values = state.get("optimizer_variables")
+    if not values:
+        return None
+    for index, ref in enumerate(model.optimizer.variables):
+        if ref is variable:
+            return values, index
+    return None
+
+
 def optimizer_step(model_or_optimizer):
     """The optimizer's own iteration count, as a Python int.
 
@@ -108,13 +129,10 @@ def optimizer_step(model_or_optimizer):
     """
     model = model_or_optimizer if hasattr(model_or_optimizer, "fit") else None
     optimizer = inner_optimizer(_model_optimizer(model_or_optimizer))
-    state = getattr(model, "_jax_state", None) if model is not None else None
-    if state and not getattr(model, "_jax_state_synced", True) and state.get("optimizer_variables"):
-        # Mid-epoch on JAX: the variables are stale, the loop's state is current.
-        outer = model.optimizer
-        for ref, value in zip(outer.variables, state["optimizer_variables"]):
-            if ref is optimizer.iterations:
-                return int(np.asarray(value))
+    slot = _carried_slot(model, optimizer.iterations)
+    if slot is not None:
+        values, index = slot
+        return int(np.asarray(values[index]))
     return int(_to_float(optimizer.iterations))
 
 
@@ -146,10 +164,18 @@ def set_learning_rate(model, value):
     value = float(value)
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"Argument `value` must be a finite number >= 0. Received: value={value}")
-    is_model = hasattr(model, "fit")
     variable = _learning_rate_variable(_model_optimizer(model))
-    if is_model:
-        _jax_synced_model(model)
+    slot = _carried_slot(model, variable) if hasattr(model, "fit") else None
+    if slot is not None and isinstance(slot[0], list):
+        # Mid-epoch on JAX: put the value into the state the next step receives. A sync
+        # instead (write every variable back, the loop re-reads them all) costs more than
+        # a whole train step of a small model, at every batch.
+        import jax
+
+        values, index = slot
+        values[index] = jax.device_put(np.asarray(value, dtype=values[index].dtype),
+                                       values[index].sharding)
+        return
     variable.assign(value)
 
 
