@@ -120,21 +120,20 @@ class ScheduleCallback:
 
     # -- values at absolute iterations (numpy, float64) -------------------- #
     def _relative(self, iterations, xp):
+        """Steps since the origin of the cycle (0 before it)."""
         if xp is np:
-            return np.asarray(iterations, dtype=np.float64) - self._origin
-        return xp.cast(iterations, "float32") - float(self._origin)
+            return np.maximum(np.asarray(iterations, dtype=np.float64) - self._origin, 0.0)
+        return xp.maximum(xp.cast(iterations, "float32") - float(self._origin), 0.0)
 
     def learning_rate_at(self, iterations):
         """Learning rates at these 0-based optimizer iterations (numpy)."""
-        it = np.asarray(iterations, dtype=np.float64)
-        return np.asarray(self._lr(np.maximum(self._relative(it, np), 0.0), np), dtype=np.float64)
+        return np.asarray(self._lr(self._relative(iterations, np), np), dtype=np.float64)
 
     def momentum_at(self, iterations):
         """Momentum at these iterations (numpy), or NaN where momentum is not cycled."""
-        it = np.asarray(iterations, dtype=np.float64)
         if self.momentum is None:
-            return np.full(it.shape, np.nan)
-        return np.asarray(self._momentum(np.maximum(self._relative(it, np), 0.0), np), dtype=np.float64)
+            return np.full(np.shape(iterations), np.nan)
+        return np.asarray(self._momentum(self._relative(iterations, np), np), dtype=np.float64)
 
     # -- Keras hooks ------------------------------------------------------- #
     def on_train_begin(self, logs=None):
@@ -216,31 +215,35 @@ class ScheduleCallback:
         index = tf.clip_by_value(tf.cast(it, tf.int64) - start, 0, tf.size(table, tf.int64) - 1)
         return tf.gather(table, index)
 
-    def _graph_lr(self, it, xp):
+    # The tables (_table, _tf_tables, _host_table) are (start, lr, momentum) triples.
+    _LR, _MOMENTUM = 1, 2
+
+    def _graph_value(self, column, formula, it, xp):
+        """In the train step: the value from a table of the fit, else from the formula."""
         if self._use_tf_tables:
-            return self._tf_lookup(self._tf_tables[1], it)
+            return self._tf_lookup(self._tf_tables[column], it)
         if self._table is not None:
-            return _table_lookup(self._table[1], it, xp, self._table[0])
-        return self._lr(xp.maximum(self._relative(it, xp), 0.0), xp)
+            return _table_lookup(self._table[column], it, xp, self._table[0])
+        return formula(self._relative(it, xp), xp)
+
+    def _graph_lr(self, it, xp):
+        return self._graph_value(self._LR, self._lr, it, xp)
 
     def _graph_momentum(self, it, xp):
-        if self._use_tf_tables:
-            return self._tf_lookup(self._tf_tables[2], it)
-        if self._table is not None:
-            return _table_lookup(self._table[2], it, xp, self._table[0])
-        return self._momentum(xp.maximum(self._relative(it, xp), 0.0), xp)
+        return self._graph_value(self._MOMENTUM, self._momentum, it, xp)
+
+    def _host_value(self, column, at, step):
+        """A Python float for ``step``: from the fit's host table, else ``at(step)``."""
+        table = self._host_table
+        if table is not None and 0 <= step - table[0] < len(table[column]):
+            return table[column][step - table[0]]
+        return float(at(step))
 
     def _host_lr(self, step):
-        table = self._host_table
-        if table is not None and 0 <= step - table[0] < len(table[1]):
-            return float(table[1][step - table[0]])
-        return float(self.learning_rate_at(step))
+        return self._host_value(self._LR, self.learning_rate_at, step)
 
     def _host_momentum(self, step):
-        table = self._host_table
-        if table is not None and 0 <= step - table[0] < len(table[1]):
-            return float(table[2][step - table[0]])
-        return float(self.momentum_at(step))
+        return self._host_value(self._MOMENTUM, self.momentum_at, step)
 
     def _start_hook(self):
         """Installs the hook and the train step traced with it (cached across fits)."""
