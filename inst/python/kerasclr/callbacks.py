@@ -145,13 +145,7 @@ class ScheduleCallback:
                 f"The optimizer {type(optimizer).__name__} has no momentum to cycle (supported: "
                 "SGD and RMSprop `momentum`; Adam, AdamW, Nadam, Adamax, Lion `beta_1`). "
                 "Pass `momentum=None` to cycle the learning rate only.")
-        start = training.optimizer_step(model)
-        if self._origin_pending:
-            self._origin, self._origin_pending = start, False
-        params = self.params or {}
-        steps, epochs = params.get("steps"), params.get("epochs")
-        fit_steps = int(steps) * int(epochs) if steps and epochs else None
-        self._prepare(start, fit_steps)
+        start, fit_steps = self._begin_fit()
         self._host_mode = False
         previous_table = self._table
         self._table = None
@@ -188,6 +182,17 @@ class ScheduleCallback:
                                 self.momentum_at(span).tolist())
         self._plain_train_function = model.train_function
         self._start_hook()
+
+    def _begin_fit(self):
+        """The fit's first optimizer step and its length in steps (None when unknown)."""
+        start = training.optimizer_step(self.model)
+        if self._origin_pending:
+            self._origin, self._origin_pending = start, False
+        params = self.params or {}
+        steps, epochs = params.get("steps"), params.get("epochs")
+        fit_steps = int(steps) * int(epochs) if steps and epochs else None
+        self._prepare(start, fit_steps)
+        return start, fit_steps
 
     def _fill_tf_tables(self, start, end):
         import tensorflow as tf
@@ -549,12 +554,7 @@ class _Keras2Adapter:
                 raise ValueError("The optimizer was created with momentum=0 and cannot cycle "
                                  "momentum. Create it with a momentum > 0.")
             self._momentum_variable = optimizer._get_hyper(name)
-        start = training.optimizer_step(model)
-        if self._origin_pending:
-            self._origin, self._origin_pending = start, False
-        params = self.params or {}
-        steps, epochs = params.get("steps"), params.get("epochs")
-        self._prepare(start, int(steps) * int(epochs) if steps and epochs else None)
+        self._begin_fit()
         tracker = getattr(getattr(model, "compiled_loss", None), "_total_loss_mean", None)
         self._loss_metric = tracker if hasattr(tracker, "total") else None
 
