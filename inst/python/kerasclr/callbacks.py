@@ -556,11 +556,11 @@ class _Keras2Adapter:
             self._momentum_variable = optimizer._get_hyper(name)
         self._begin_fit()
         tracker = getattr(getattr(model, "compiled_loss", None), "_total_loss_mean", None)
-        self._loss_metric = tracker if hasattr(tracker, "total") else None
+        self._loss_reader = training.BatchLossReader(model, tracker=tracker)
 
     def on_epoch_begin(self, epoch, logs=None):
         super().on_epoch_begin(epoch, logs)
-        self._totals = (0.0, 0.0)
+        self._loss_reader.on_epoch_begin()
 
     def on_train_batch_begin(self, batch, logs=None):
         step = self._epoch_start + batch
@@ -569,14 +569,7 @@ class _Keras2Adapter:
             self._momentum_variable.assign(float(self.momentum_at(step)))
 
     def on_train_batch_end(self, batch, logs=None):
-        loss = None
-        if self._loss_metric is not None:
-            total = float(self._loss_metric.total.numpy())
-            count = float(self._loss_metric.count.numpy())
-            d_count = count - self._totals[1]
-            loss = (total - self._totals[0]) / d_count if d_count > 0 else float("nan")
-            self._totals = (total, count)
-        self._rows.append((batch, loss, dict(logs or {})))
+        self._rows.append((batch, self._loss_reader.batch_loss(logs), dict(logs or {})))
 
     def on_train_end(self, logs=None):
         self._close_epoch()

@@ -206,11 +206,12 @@ class BatchLossReader:
 
     Args:
         model: the model being trained.
+        tracker: the loss ``Mean`` metric; by default Keras 3's ``model._loss_tracker``.
     """
 
-    def __init__(self, model):
+    def __init__(self, model, tracker=None):
         self.model = model
-        self._tracker = getattr(model, "_loss_tracker", None)
+        self._tracker = tracker if tracker is not None else getattr(model, "_loss_tracker", None)
         self._positions = None
         if self._tracker is not None and hasattr(self._tracker, "total") and hasattr(model, "metrics_variables"):
             ids = [id(v) for v in model.metrics_variables]
