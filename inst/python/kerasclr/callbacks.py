@@ -140,11 +140,8 @@ class ScheduleCallback:
         model = self.model
         optimizer = training.inner_optimizer(training._model_optimizer(model))
         training._learning_rate_variable(optimizer)  # clear error for a LearningRateSchedule
-        if self.momentum is not None and training.momentum_attribute(optimizer) is None:
-            raise ValueError(
-                f"The optimizer {type(optimizer).__name__} has no momentum to cycle (supported: "
-                "SGD and RMSprop `momentum`; Adam, AdamW, Nadam, Adamax, Lion `beta_1`). "
-                "Pass `momentum=None` to cycle the learning rate only.")
+        if self.momentum is not None:
+            training.require_momentum_attribute(optimizer)  # before _begin_fit() changes anything
         start, fit_steps = self._begin_fit()
         self._host_mode = False
         previous_table = self._table

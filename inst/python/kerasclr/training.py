@@ -41,6 +41,7 @@ __all__ = [
     "LossProbe",
     "ScheduleHook",
     "momentum_attribute",
+    "require_momentum_attribute",
     "is_keras2_model",
 ]
 
@@ -368,6 +369,28 @@ def momentum_attribute(optimizer):
     return None
 
 
+def require_momentum_attribute(optimizer):
+    """``momentum_attribute(optimizer)``, with a clear error when it cannot be cycled.
+
+    Raises:
+        ValueError: the optimizer has no momentum hyperparameter, or it is SGD/RMSprop
+            created with ``momentum=0`` (then it has no momentum buffers).
+    """
+    optimizer = inner_optimizer(optimizer)
+    attribute = momentum_attribute(optimizer)
+    if attribute is None:
+        raise ValueError(
+            f"The optimizer {type(optimizer).__name__} has no momentum to cycle (supported: "
+            "SGD and RMSprop `momentum`; Adam, AdamW, Nadam, Adamax, Lion `beta_1`). Pass "
+            "`momentum=None` to cycle the learning rate only.")
+    if attribute == "momentum" and float(getattr(optimizer, attribute)) == 0:
+        raise ValueError(
+            f"The optimizer {type(optimizer).__name__} was created with momentum=0, so it "
+            "has no momentum buffers and cannot cycle momentum. Create it with a "
+            "momentum > 0 (e.g. `SGD(momentum=0.9)`) or pass `momentum=None`.")
+    return attribute
+
+
 def _scheduled_value_class():
     """A ``keras.Variable`` subclass whose value is a tensor set per train step.
 
@@ -497,19 +520,8 @@ class ScheduleHook:
         if wants_lr:
             _learning_rate_variable(optimizer)  # raises for a LearningRateSchedule
         if wants_momentum:
-            self.attribute = momentum_attribute(optimizer)
-            if self.attribute is None:
-                raise ValueError(
-                    f"The optimizer {type(optimizer).__name__} has no momentum to cycle (supported: "
-                    "SGD and RMSprop `momentum`, Adam, AdamW, Nadam, Adamax, Lion `beta_1`). Pass "
-                    "`momentum=None` to cycle the learning rate only.")
-            current = getattr(optimizer, self.attribute)
-            if self.attribute == "momentum" and float(current) == 0:
-                raise ValueError(
-                    f"The optimizer {type(optimizer).__name__} was created with momentum=0, so it "
-                    "has no momentum buffers and cannot cycle momentum. Create it with a "
-                    "momentum > 0 (e.g. `SGD(momentum=0.9)`) or pass `momentum=None`.")
-            self._original_value = current
+            self.attribute = require_momentum_attribute(optimizer)
+            self._original_value = getattr(optimizer, self.attribute)
         self.optimizer = optimizer
         setattr_ = object.__setattr__
         iterations = lambda: keras.ops.cast(optimizer._iterations, "float32")  # noqa: E731
