@@ -27,7 +27,7 @@ import numpy as np
 
 from kerasclr import suggestions as suggestions_module
 from kerasclr import training
-from kerasclr.state import ModelState, optimizers_of
+from kerasclr.state import ModelState
 
 STEP_MODES = ("exp", "linear")
 STOP_REASONS = {
