@@ -25,7 +25,6 @@ from kerasclr import suggestions
 REPO = pathlib.Path(os.environ.get("KERASCLR_REPO") or pathlib.Path(__file__).resolve().parents[2])
 BACKEND_MODULES = ("keras", "tensorflow", "jax", "torch", "tf_keras")
 OPTIONAL_MODULES = ("matplotlib", "pandas")
-LAZY_NAMES = ("CyclicLR", "OneCycle", "CyclicSchedule", "OneCycleSchedule", "lr_range_test")
 EXPECTED_ALL = {"CyclicLR", "OneCycle", "CyclicSchedule", "OneCycleSchedule", "lr_range_test",
                 "RangeTestResult", "cyclic_lr", "cyclic_momentum", "one_cycle_lr",
                 "one_cycle_momentum", "ONE_CYCLE_PRESETS", "__version__"}
@@ -47,7 +46,7 @@ def _python(code):
 def test_all_lists_the_public_api():
     assert set(kerasclr.__all__) == EXPECTED_ALL
     assert len(kerasclr.__all__) == len(set(kerasclr.__all__))
-    assert set(LAZY_NAMES) <= set(dir(kerasclr))
+    assert dir(kerasclr) == sorted(EXPECTED_ALL)  # tab completion shows the public API
 
 
 def test_import_needs_no_keras_backend_or_plotting_library():
@@ -370,6 +369,16 @@ def test_missing_extra_names_what_to_install(monkeypatch, missing, call):
     monkeypatch.setitem(sys.modules, missing, None)  # `import missing` now raises ImportError
     with pytest.raises(ImportError, match=rf'needs {missing}.*pip install "kerasclr\[plot\]"'):
         call(_hand_made_result())
+
+
+@pytest.mark.keras
+def test_callback_plot_without_matplotlib_names_the_extra(monkeypatch):
+    callback = kerasclr.OneCycle(max_lr=0.1)
+    for module in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, module)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r'needs matplotlib.*pip install "kerasclr\[plot\]"'):
+        callback.plot()
 
 
 # --------------------------------------------------------------------------- #
