@@ -287,6 +287,8 @@ as.data.frame.lr_range_test <- function(x, row.names = NULL, optional = FALSE, .
 # Helpers
 # ---------------------------------------------------------------------------
 
+# `result` is the Python kerasclr.RangeTestResult (inst/python/kerasclr/results.py); its
+# fields are read as attributes, which reticulate converts (dicts, lists, NumPy arrays).
 new_lr_range_test <- function(result) {
   history <- as.data.frame(lapply(result$history, as.numeric))
   runs <- do.call(rbind, lapply(result$runs, function(run) {

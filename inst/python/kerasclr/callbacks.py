@@ -32,11 +32,15 @@ For Keras 2 (``tf_keras``) models the same classes are built on
 learning rate and momentum per batch through the Keras 2 optimizer's variables.
 """
 
+from __future__ import annotations
+
 import math
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from kerasclr import policies, training
+from kerasclr import policies, results, training
+from kerasclr.results import RangeTestResult
 
 HISTORY_KEYS = ("epoch", "iteration", "learning_rate", "momentum", "loss")
 _BATCH_LOSS_KEY = training.BATCH_LOSS_KEY
@@ -368,6 +372,16 @@ class ScheduleCallback:
         """The history as a dict of numpy arrays (one row per batch)."""
         return {key: np.asarray(value) for key, value in self.history.items()}
 
+    def plot(self, log_lr=False):
+        """Plots the learning rate, momentum (when cycled) and batch loss per iteration.
+
+        The panels of R's ``plot()``; needs matplotlib (``pip install "kerasclr[plot]"``).
+        Returns the matplotlib ``Axes``, one per panel (``kerasclr.plotting``).
+        """
+        from kerasclr import plotting
+
+        return plotting.plot_schedule_history(self.history_arrays(), log_lr=log_lr)
+
 
 def _callback_base(keras2):
     if keras2:
@@ -378,27 +392,71 @@ def _callback_base(keras2):
 
 
 class _CyclicLRLogic(ScheduleCallback):
-    """Cyclical learning rate (Smith 2015), optionally with cyclical momentum.
+    """Cyclical learning rate (Smith 2017), optionally with cyclical momentum.
 
-    The learning rate at optimizer iteration ``it`` is
-    ``kerasclr.policies.cyclic_lr(it - origin, ...)`` (``origin`` is 0 until
-    ``reset()`` is called), or, with ``schedule``, ``schedule[min(it, n - 1)]``.
+    The learning rate at optimizer iteration `it` is
+    `kerasclr.cyclic_lr(it - origin, ...)` (`origin` is 0 until `reset()` is
+    called; the formulas are in `kerasclr.policies`), or, with `schedule`,
+    `schedule[min(it, n - 1)]`. It is computed inside the compiled train step, so it
+    continues exactly over several `fit()` calls and for a reloaded model.
+    `history` records, per batch: `epoch`, `iteration`, `learning_rate`, `momentum`,
+    `loss` (the batch's own loss) and the logged metrics; `plot()` draws it.
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> from kerasclr import CyclicLR
+    >>> x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    >>> y = x.sum(axis=1, keepdims=True)
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer=keras.optimizers.SGD(momentum=0.9), loss="mse")
+    >>> clr = CyclicLR(base_lr=1e-3, max_lr=1e-2, step_size=4, momentum=(0.95, 0.85))
+    >>> _ = model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[clr])
+    >>> [round(lr, 5) for lr in clr.history["learning_rate"]]
+    [0.001, 0.00325, 0.0055, 0.00775, 0.01, 0.00775, 0.0055, 0.00325]
+    >>> [round(m, 3) for m in clr.history["momentum"][:5]]
+    [0.95, 0.925, 0.9, 0.875, 0.85]
 
     Args:
-        base_lr, max_lr, step_size, mode, gamma, scale_fn, scale_mode,
-            step_size_up, step_size_down, tail, tail_scope, tail_divisor,
-            total_iterations: the cycle, as in ``kerasclr.policies.cyclic_lr``.
-        momentum: ``(high, low)``: cycle the momentum between ``high`` (at the low
-            learning rate) and ``low`` (at the peak); None leaves it alone.
-        schedule: a vector of learning rates: element ``k`` at iteration ``k``,
-            the last value held afterwards (replaces the cycle arguments).
-        momentum_schedule: with ``schedule``, a vector of momentum values.
+        base_lr: Float >= 0. The lower bound of the cycle.
+        max_lr: Float >= `base_lr`. The upper bound of the cycle.
+        step_size: Positive number. Steps in half a cycle.
+        mode: "triangular", "triangular2", "exp_range", "sinus" or "halfcosine".
+        gamma: Positive float, the base of `gamma**iteration` in "exp_range".
+        scale_fn: None, or a function returning amplitude scales in [0, 1]
+            (overrides `mode`).
+        scale_mode: None, "cycle" or "iterations": what `scale_fn` receives.
+        step_size_up: None or the steps of the rising half (overrides `step_size`).
+        step_size_down: None or the steps of the falling half.
+        tail: Integer >= 0: annealing steps at the end of each cycle (or schedule).
+        tail_scope: "cycle" or "schedule".
+        tail_divisor: None or `(factor, base)`: the i-th tail step is divided by
+            `factor * base**i`.
+        total_iterations: None or the length of the schedule (for
+            `tail_scope="schedule"`).
+        momentum: `(high, low)`: cycle the momentum between `high` (at the low
+            learning rate) and `low` (at the peak); None leaves it alone.
+        schedule: a vector of learning rates: element `k` at iteration `k`, the last
+            value held afterwards (replaces the cycle arguments).
+        momentum_schedule: with `schedule`, a vector of momentum values.
+        lr_range: None, a `kerasclr.RangeTestResult` or a pair `(min, max)`: sets
+            `base_lr` and `max_lr` (give it or them, not both).
     """
 
-    def __init__(self, base_lr=0.001, max_lr=0.006, step_size=2000, mode="triangular", gamma=1.0,
-                 scale_fn=None, scale_mode=None, step_size_up=None, step_size_down=None, tail=0,
-                 tail_scope="cycle", tail_divisor=None, total_iterations=None, momentum=None,
-                 schedule=None, momentum_schedule=None):
+    def __init__(self, base_lr: float = 0.001, max_lr: float = 0.006, step_size: float = 2000,
+                 mode: str = "triangular", gamma: float = 1.0, scale_fn: Callable | None = None,
+                 scale_mode: str | None = None, step_size_up: float | None = None,
+                 step_size_down: float | None = None, tail: int = 0, tail_scope: str = "cycle",
+                 tail_divisor: tuple[float, float] | None = None,
+                 total_iterations: int | None = None,
+                 momentum: tuple[float, float] | None = None,
+                 schedule: Sequence[float] | None = None,
+                 momentum_schedule: Sequence[float] | None = None,
+                 lr_range: RangeTestResult | tuple[float, float] | None = None):
+        if lr_range is not None:
+            if (base_lr, max_lr) != (0.001, 0.006):
+                raise ValueError("Give `lr_range` or `base_lr`/`max_lr`, not both.")
+            base_lr, max_lr = results.lr_range_of(lr_range)
         super().__init__()
         if schedule is not None:
             self.schedule = _as_schedule_vector("schedule", schedule)
@@ -469,21 +527,50 @@ class _CyclicLRLogic(ScheduleCallback):
 
 
 class _OneCycleLogic(ScheduleCallback):
-    """The one-cycle policy (Smith & Topin 2017), exactly PyTorch's ``OneCycleLR``.
+    """The one-cycle policy (Smith & Topin 2019), exactly PyTorch's `OneCycleLR`.
+
+    The learning rate warms up from `max_lr / div_factor` to `max_lr` over
+    `pct_start` of the steps, then anneals to `max_lr / (div_factor *
+    final_div_factor)`, while the momentum moves the opposite way
+    (`kerasclr.one_cycle_lr`, `kerasclr.one_cycle_momentum`). Computed inside the
+    compiled train step; `history` and `plot()` as for `CyclicLR`.
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> from kerasclr import OneCycle
+    >>> x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    >>> y = x.sum(axis=1, keepdims=True)
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer=keras.optimizers.Adam(), loss="mse")
+    >>> one_cycle = OneCycle(max_lr=0.05)  # the cycle spans this fit: 5 x 4 steps
+    >>> _ = model.fit(x, y, batch_size=16, epochs=5, verbose=0, callbacks=[one_cycle])
+    >>> lr = one_cycle.history["learning_rate"]
+    >>> len(lr), round(max(lr), 4), round(lr[0], 4)
+    (20, 0.05, 0.002)
 
     Args:
-        max_lr, pct_start, div_factor, final_div_factor, anneal_strategy,
-            three_phase: as in ``kerasclr.policies.one_cycle_lr``.
+        max_lr: Positive float, the peak learning rate, or a
+            `kerasclr.RangeTestResult` (its `lr_range[1]`).
         total_iterations: the length of the cycle in steps, counted from the
-            optimizer's iteration 0 (so a reloaded model continues). None: the
-            length of the first ``fit()`` (``epochs * steps_per_epoch``), counted
-            from its first step.
-        momentum: ``(high, low)`` momentum (default 0.95, 0.85), or None.
+            optimizer's iteration 0 (so a reloaded model continues). None: the length
+            of the first `fit()` (`epochs * steps_per_epoch`), counted from its first
+            step.
+        pct_start: Float in (0, 1): the fraction of steps spent warming up.
+        div_factor: Positive float: the first rate is `max_lr / div_factor`.
+        final_div_factor: Positive float: the last rate is the first one divided by
+            this.
+        anneal_strategy: "cos" or "linear".
+        three_phase: Bool: anneal back to the first rate before the final decay.
+        momentum: `(high, low)` momentum (default 0.95, 0.85), or None to leave the
+            optimizer's momentum alone.
     """
 
-    def __init__(self, max_lr, total_iterations=None, pct_start=0.3, div_factor=25.0,
-                 final_div_factor=1e4, anneal_strategy="cos", three_phase=False,
-                 momentum=(0.95, 0.85)):
+    def __init__(self, max_lr: float | RangeTestResult, total_iterations: int | None = None,
+                 pct_start: float = 0.3, div_factor: float = 25.0, final_div_factor: float = 1e4,
+                 anneal_strategy: str = "cos", three_phase: bool = False,
+                 momentum: tuple[float, float] | None = (0.95, 0.85)):
+        max_lr = results.max_lr_of(max_lr)
         super().__init__()
         self._cycle = dict(max_lr=max_lr, pct_start=pct_start, div_factor=div_factor,
                            final_div_factor=final_div_factor, anneal_strategy=anneal_strategy,
@@ -589,7 +676,7 @@ def _build(logic, keras2):
     return _CLASSES[key]
 
 
-def CyclicLR(*args, keras2=False, **kwargs):  # noqa: N802 (a class factory)
+def CyclicLR(*args: Any, keras2: bool = False, **kwargs: Any) -> ScheduleCallback:  # noqa: N802
     """A cyclical-learning-rate callback; see ``_CyclicLRLogic`` for the arguments.
 
     ``keras2=True`` builds it for Keras 2 (``tf_keras``) models.
@@ -597,7 +684,7 @@ def CyclicLR(*args, keras2=False, **kwargs):  # noqa: N802 (a class factory)
     return _build(_CyclicLRLogic, keras2)(*args, **kwargs)
 
 
-def OneCycle(*args, keras2=False, **kwargs):  # noqa: N802
+def OneCycle(*args: Any, keras2: bool = False, **kwargs: Any) -> ScheduleCallback:  # noqa: N802
     """A one-cycle callback; see ``_OneCycleLogic`` for the arguments."""
     return _build(_OneCycleLogic, keras2)(*args, **kwargs)
 

@@ -19,14 +19,18 @@ A grid over ``weight_decay`` and/or ``momentum`` runs one test per combination, 
 same starting state.
 """
 
+from __future__ import annotations
+
 import itertools
 import math
 import sys
+from typing import Any, Sequence
 
 import numpy as np
 
 from kerasclr import suggestions as suggestions_module
 from kerasclr import training
+from kerasclr.results import RangeTestResult
 from kerasclr.state import ModelState
 
 STEP_MODES = ("exp", "linear")
@@ -285,10 +289,12 @@ def _callback_class():
 # --------------------------------------------------------------------------- #
 # The test
 # --------------------------------------------------------------------------- #
-def lr_range_test(model, x, y=None, start_lr=1e-7, end_lr=10.0, num_iter=100, step_mode="exp",
-                  batch_size=32, validation_data=None, diverge_threshold=5.0, smooth=0.98,
-                  weight_decay=None, momentum=None, restore=True, verbose=True, val_batches=2,
-                  **fit_kwargs):
+def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end_lr: float = 10.0,
+                  num_iter: int = 100, step_mode: str = "exp", batch_size: int = 32,
+                  validation_data: Any = None, diverge_threshold: float = 5.0, smooth: float = 0.98,
+                  weight_decay: float | Sequence[float] | None = None,
+                  momentum: float | Sequence[float] | None = None, restore: bool = True,
+                  verbose: bool = True, val_batches: int = 2, **fit_kwargs: Any) -> RangeTestResult:
     """Runs the learning-rate range test on a compiled Keras model and restores it.
 
     The learning rate of step ``i`` is ``range_test_lr(i, ...)`` (exponential or linear
@@ -326,11 +332,29 @@ def lr_range_test(model, x, y=None, start_lr=1e-7, end_lr=10.0, num_iter=100, st
         **fit_kwargs: passed on to ``model.fit()`` (e.g. ``shuffle``, ``class_weight``).
 
     Returns:
-        A dict: ``history`` (columns ``lr``, ``loss``, ``smoothed_loss`` [, ``val_loss``,
-        ``weight_decay``, ``momentum``]), ``runs`` (per grid value: hyperparameters,
-        ``steps``, ``stop_reason``, ``message``, ``suggestions``, ``lr_range``),
-        ``suggestions`` and ``lr_range`` of the best run (lowest minimum smoothed
-        loss, or validation loss when given), and ``best_run``.
+        A ``kerasclr.RangeTestResult``: ``lr_range`` and ``suggestions`` of the best run
+        (lowest minimum smoothed loss, or validation loss when given), ``history`` (NumPy
+        arrays ``lr``, ``loss``, ``smoothed_loss`` [, ``val_loss``, ``weight_decay``,
+        ``momentum``]), ``runs`` (per grid value: hyperparameters, ``steps``,
+        ``stop_reason``, ``message``, ``suggestions``, ``lr_range``), ``best_run`` and
+        ``settings``; with ``.plot()``, ``.to_pandas()`` and a printed summary. Pass it
+        to ``CyclicLR(lr_range=result)`` or ``OneCycle(max_lr=result)``.
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> from kerasclr import OneCycle, lr_range_test
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(256, 4)).astype("float32")
+    >>> y = x @ np.array([1.0, -2.0, 0.5, 3.0], dtype="float32")
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer=keras.optimizers.SGD(momentum=0.9), loss="mse")
+    >>> weights = [w.copy() for w in model.get_weights()]
+    >>> result = lr_range_test(model, x, y, start_lr=1e-4, end_lr=10, num_iter=40,
+    ...                        verbose=False)
+    >>> all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))
+    True
+    >>> history = model.fit(x, y, epochs=2, verbose=0, callbacks=[OneCycle(max_lr=result)])
     """
     import keras
 
@@ -489,7 +513,7 @@ def lr_range_test(model, x, y=None, start_lr=1e-7, end_lr=10.0, num_iter=100, st
             _forget_compiled_steps(model, keep_function=True)
 
     best = min(range(len(runs)), key=lambda i: runs[i]["score"])
-    return dict(
+    return RangeTestResult(
         history=columns,
         runs=runs,
         best_run=best,
