@@ -844,9 +844,9 @@ def optimizer_variables(optimizer):
     """The optimizer's variables: iterations, learning rate, slots (and Keras 2 hyperparameters)."""
     if not is_keras2_model(optimizer):
         return list(optimizer.variables)
-    if hasattr(optimizer, "_hyper"):  # legacy: `_weights` holds iterations, hypers and slots
-        optimizer._get_hyper("learning_rate")
-        return list(optimizer.weights)
+    if hasattr(optimizer, "_hyper"):  # legacy: `weights` holds iterations and slots
+        hypers, _ = _keras2_hypers(optimizer)
+        return list(optimizer.weights) + [v for _, v in sorted(hypers.items()) if hasattr(v, "assign")]
     extra = [vars(optimizer).get(name) for name in ("_learning_rate", "_current_learning_rate")]
     return list(optimizer.variables) + [v for v in extra if hasattr(v, "assign")]
 
