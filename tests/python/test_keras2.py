@@ -9,12 +9,12 @@ import io
 import logging
 import os
 import time
-import types
 
 import numpy as np
 import pytest
 
 from reference_training import adam, make_data, make_model, optimizer_and_reference, sgd, simulate
+import test_range_test
 from test_range_test import _RaiseAt, _assert_same_state, _data, _model, _state
 
 pytestmark = [pytest.mark.keras, pytest.mark.backends("tensorflow")]
@@ -47,11 +47,20 @@ def _cyclic_reference(steps, momentum=MOMENTUM, **cycle):
     return policies.cyclic_lr(it, **cycle), moms
 
 
-def _optimizers(tf_keras, family):
-    """The optimizer module of a Keras 2 family, as `reference_training` expects it."""
-    if family == "legacy":
-        return types.SimpleNamespace(optimizers=tf_keras.optimizers.legacy)
-    return tf_keras
+class _Legacy:
+    """tf_keras, with its legacy optimizers in place of the others."""
+
+    def __init__(self, tf_keras):
+        self._module = tf_keras
+        self.optimizers = tf_keras.optimizers.legacy
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
+
+
+def _keras2(tf_keras, family):
+    """The Keras 2 module of an optimizer family ("new" or "legacy"), for Keras-agnostic helpers."""
+    return _Legacy(tf_keras) if family == "legacy" else tf_keras
 
 
 # --------------------------------------------------------------------------- #
@@ -74,7 +83,7 @@ def test_cyclic_lr_and_momentum_reach_the_weights(tf_keras, family, kind):
     lrs, moms = _cyclic_reference(9)
     own_momentum = 0.5 if kind == "rmsprop" else 0.9  # as optimizer_and_reference() creates them
     lrs[:3], moms[:3] = 0.5, own_momentum
-    opt, ref = optimizer_and_reference(_optimizers(tf_keras, family.split("-")[0]), kind, lrs, moms)
+    opt, ref = optimizer_and_reference(_keras2(tf_keras, family.split("-")[0]), kind, lrs, moms)
     if family == "new-xla":
         opt.jit_compile = True
     model = make_model(tf_keras, opt)
@@ -375,49 +384,17 @@ def test_range_test_leaves_an_unbuilt_optimizer_unbuilt(tf_keras, opt_name, tmp_
 
 
 def test_range_test_losses_and_learning_rates_are_the_true_ones(tf_keras):
-    """Each recorded loss is its batch's MSE computed here; the validation loss is that of
-    the first validation batches (and does not leak into the training losses)."""
-    from kerasclr.range_test import lr_range_test
-
-    x, y = _data(n=100)
-    xv, yv = _data(n=40, seed=5)
-    tf_keras.utils.set_random_seed(0)
-    model = tf_keras.Sequential([tf_keras.Input((4,)), tf_keras.layers.Dense(1)])
-    model.compile(tf_keras.optimizers.SGD(learning_rate=0.01), loss="mse")
-    result = lr_range_test(model, x, y, start_lr=1e-12, end_lr=1e-11, num_iter=10, batch_size=32,
-                           shuffle=False, smooth=0.9, validation_data=(xv, yv), val_batches=2,
-                           verbose=False)
-    w = [np.asarray(v, dtype=np.float64) for v in model.get_weights()]
-
-    def mse(xb, yb):
-        return float(np.mean((xb.astype(np.float64) @ w[0] + w[1] - yb) ** 2))
-
-    starts = [0, 32, 64, 96] * 3
-    np.testing.assert_allclose(result["history"]["loss"],
-                               [mse(x[s:s + 32], y[s:s + 32]) for s in starts[:10]], rtol=2e-5)
-    np.testing.assert_allclose(result["history"]["val_loss"], [mse(xv, yv)] * 10, rtol=2e-5)
-    np.testing.assert_allclose(result["history"]["lr"], 1e-12 * 10.0 ** (np.arange(10) / 9),
-                               rtol=1e-12)
+    """Keras 3's test on a Keras 2 model: each recorded loss is its batch's MSE computed
+    there, the validation loss (Keras 2's own path) that of the first validation batches."""
+    test_range_test.test_recorded_losses_equal_direct_computation(tf_keras)
 
 
 @pytest.mark.parametrize("family", ["new", "legacy"])
 def test_range_test_learning_rate_really_applied_each_step(tf_keras, family):
-    """One weight, loss (w x - 0)^2 with x = 1: SGD gives w <- w (1 - 2 lr_i) exactly."""
-    from kerasclr.range_test import lr_range_test
-
-    x = np.ones((8, 1), "float32")
-    y = np.zeros((8, 1), "float32")
-    model = tf_keras.Sequential([tf_keras.Input((1,)), tf_keras.layers.Dense(
-        1, use_bias=False, kernel_initializer="ones")])
-    model.compile(_optimizers(tf_keras, family).optimizers.SGD(learning_rate=0.5), loss="mse")
-    result = lr_range_test(model, x, y, start_lr=0.01, end_lr=0.3, num_iter=6, step_mode="linear",
-                           batch_size=8, smooth=0.0, verbose=False)
-    w, expected = 1.0, []
-    for lr in 0.01 + (0.3 - 0.01) * np.arange(6) / 5:
-        expected.append(w * w)
-        w *= 1 - 2 * lr
-    np.testing.assert_allclose(result["history"]["loss"], expected, rtol=1e-5)
-    assert float(model.get_weights()[0][0, 0]) == 1.0
+    """Keras 3's test (w <- w (1 - 2 lr_i) exactly) on Keras 2, whose optimizers have their
+    learning rate set before each batch."""
+    test_range_test.test_learning_rate_really_applied_each_step(_keras2(tf_keras, family),
+                                                                "variable")
 
 
 def test_range_test_input_kinds(tf_keras):
@@ -450,7 +427,7 @@ def test_range_test_grid_and_steps_per_execution(tf_keras, family):
     from kerasclr.range_test import lr_range_test
 
     x, y = _data()
-    opt = _optimizers(tf_keras, family).optimizers.SGD(learning_rate=0.01, momentum=0.9)
+    opt = _keras2(tf_keras, family).optimizers.SGD(learning_rate=0.01, momentum=0.9)
     model = _model(tf_keras, opt, extras=False)
     model.compile(opt, loss="mse", steps_per_execution=2)
     model = _trained(model, x, y)

@@ -25,6 +25,18 @@ class_data <- function(n = 96) {
   list(x = x, y = as.array(as.integer(max.col(x[, 1:3])) - 1L))
 }
 
+# An endless Python generator of batches, what the old package's fit_generator() is given.
+py_batches <- function(x, y, size) {
+  py <- reticulate::py_run_string(paste(
+    "def batches(x, y, size):",
+    "    while True:",
+    "        for i in range(0, len(x), size):",
+    "            yield x[i:i + size], y[i:i + size]",
+    sep = "\n"))
+  py$batches(reticulate::np_array(x, dtype = "float32"), reticulate::np_array(y, dtype = "float32"),
+             as.integer(size))
+}
+
 test_that("callback_cyclic_lr() cycles the rate and momentum of a Keras 2 SGD(momentum =)", {
   tf_keras <- tf_keras_for_tests()
   d <- regression_data()
@@ -66,14 +78,7 @@ test_that("callback_one_cycle() drives a Keras 2 Adam on R integer class labels"
 test_that("a generator with steps_per_epoch (what fit_generator() passes) and an R scale_fn", {
   tf_keras <- tf_keras_for_tests()
   d <- regression_data()
-  py <- reticulate::py_run_string(paste(
-    "def batches(x, y, size):",
-    "    while True:",
-    "        for i in range(0, len(x), size):",
-    "            yield x[i:i + size], y[i:i + size]",
-    sep = "\n"))
-  gen <- py$batches(reticulate::np_array(d$x, dtype = "float32"),
-                    reticulate::np_array(d$y, dtype = "float32"), 4L)
+  gen <- py_batches(d$x, d$y, 4)
   model <- k2_model(tf_keras, tf_keras$optimizers$SGD(learning_rate = 0.5, momentum = 0.9))
   w0 <- lapply(model$get_weights(), as.numeric)
   calls <- 0
@@ -117,18 +122,12 @@ test_that("lr_range_test() takes a compiled Keras 2 model and R data, and restor
 test_that("lr_range_test() on Keras 2 takes a Python generator and a tf.data dataset", {
   tf_keras <- tf_keras_for_tests()
   d <- regression_data(48)
-  py <- reticulate::py_run_string(paste(
-    "def batches(x, y, size):",
-    "    while True:",
-    "        for i in range(0, len(x), size):",
-    "            yield x[i:i + size], y[i:i + size]",
-    sep = "\n"))
   x32 <- reticulate::np_array(d$x, dtype = "float32")
   y32 <- reticulate::np_array(d$y, dtype = "float32")
   model <- k2_model(tf_keras, tf_keras$optimizers$SGD(learning_rate = 0.01, momentum = 0.9))
   model$fit(d$x, d$y, batch_size = 16L, verbose = 0L)
   before <- model_state(model)
-  res <- lr_range_test(model, py$batches(x32, y32, 16L), num_iter = 10, verbose = FALSE)
+  res <- lr_range_test(model, py_batches(d$x, d$y, 16), num_iter = 10, verbose = FALSE)
   expect_identical(res$runs$steps, 10L)
   tf <- reticulate::import("tensorflow")
   dataset <- tf$data$Dataset$from_tensor_slices(reticulate::tuple(x32, y32))$batch(16L)

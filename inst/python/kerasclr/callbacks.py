@@ -24,8 +24,8 @@ calls.
 
 A custom ``scale_fn`` (for example an R function) cannot run in the graph: for a
 fit of known length its values are computed once at ``on_train_begin`` (one
-vectorized call) and looked up in-graph; for unknown-length data the learning
-rate is set from Python before each batch (momentum cycling then is refused).
+vectorized call) and looked up in-graph; for unknown-length data in Keras 3 the
+learning rate is set from Python before each batch (momentum cycling then is refused).
 
 The same classes work in a Keras 2 (``tf_keras``) ``fit()`` (so in the old R
 ``keras`` package's ``fit_generator()``): each ``fit()`` looks at the model the
@@ -156,6 +156,7 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
         self._use_tf_tables = False
         self._host_table = None
         self._grow_at = None
+        self.__dict__.pop("on_train_batch_begin", None)  # set again for host values (Keras 3)
         if training.is_keras2_model(model):
             # Keras 2: the TensorFlow tables, whatever the policy (an R scale_fn too).
             if fit_steps is not None:
@@ -186,8 +187,6 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
         # on the compiled backends (eager PyTorch is handled inside the optimizer step).
         if self._host_mode and not training.eager_torch(model):
             self.on_train_batch_begin = self._set_host_learning_rate
-        else:
-            self.__dict__.pop("on_train_batch_begin", None)
         # TensorFlow without XLA runs every small op of the formula separately (about
         # 25 us per step for a cycle with momentum): look the values up instead, in
         # tables of the fit held by tf.Variables, so the traced step stays reusable.
