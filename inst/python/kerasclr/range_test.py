@@ -256,14 +256,16 @@ def _callback_class():
             # fit() has built the model and the optimizer: snapshot what is new.
             self.state.capture_new_variables()
             self._reader = training.BatchLossReader(self.model)
+            self._set_learning_rate(0)
+
+        def _set_learning_rate(self, step):
+            # Without the in-step hook, the rate of each step is set when the step before
+            # it ends (no hook before the batch: one host call less per step).
+            if self.set_lr and step < self.num_iter:
+                training.set_learning_rate(self.model, self.lrs[step])
 
         def on_epoch_begin(self, epoch, logs=None):
             self._reader.on_epoch_begin()
-
-        def on_train_batch_begin(self, batch, logs=None):
-            step = len(self.records["loss"])
-            if self.set_lr and step < self.num_iter:
-                training.set_learning_rate(self.model, self.lrs[step])
 
         def on_train_batch_end(self, batch, logs=None):
             step = len(self.records["loss"])
@@ -294,6 +296,8 @@ def _callback_class():
                 return
             if step + 1 >= self.num_iter:
                 self._stop("completed")
+                return
+            self._set_learning_rate(step + 1)
 
         def _stop(self, reason):
             self.stop_reason = reason
