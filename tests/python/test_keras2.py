@@ -13,8 +13,8 @@ import time
 import numpy as np
 import pytest
 
-from reference_training import adam, make_data, make_model, optimizer_and_reference, sgd, simulate
 import test_range_test
+from reference_training import adam, make_data, make_model, optimizer_and_reference, sgd, simulate
 from test_range_test import _RaiseAt, _assert_same_state, _data, _model, _state
 
 pytestmark = [pytest.mark.keras, pytest.mark.backends("tensorflow")]
