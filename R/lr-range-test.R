@@ -47,7 +47,8 @@
 #' validation data) gives `$suggestions` and `$lr_range`; `$runs` has them all.
 #'
 #' @param model (Keras model) A compiled Keras 3 model (`keras$Model`, via reticulate or
-#'   keras3).
+#'   keras3), or a Keras 2 one (`tf_keras`, as the old `keras` package builds them; there
+#'   `weight_decay` needs one of `tf_keras$optimizers`, not a legacy optimizer).
 #' @param x Training inputs: an R array or matrix (or a list of them), or any source
 #'   Keras' `fit()` accepts (a Python generator, a `keras.utils.PyDataset`, a
 #'   `tf.data.Dataset`). Sources with fewer than `num_iter` batches are cycled; a one-shot
@@ -358,7 +359,8 @@ check_model <- function(model) {
     seen <- if (is.object(model)) sprintf("an object of class %s", class(model)[1]) else describe(model)
     stop(sprintf("`model` must be a compiled Keras model, not %s.", seen), call. = FALSE)
   }
-  compiled <- isTRUE(tryCatch(reticulate::py_to_r(reticulate::py_get_attr(model, "compiled")),
+  # Keras 3 and Keras 2 (tf_keras) models say it differently: Python knows both.
+  compiled <- isTRUE(tryCatch(kerasclr_py_module("training")$is_compiled(model),
                               error = function(e) FALSE))
   if (!compiled) {
     stop("`model` must be a compiled Keras model: call `model$compile(optimizer, loss)` first.",

@@ -47,12 +47,6 @@ tiny_data <- function(n = 64) {
   list(x = x, y = x %*% c(1, 2, -1, 0.5) + 0.3)
 }
 
-# Every model and optimizer variable, as R arrays (bitwise comparable with identical()).
-model_state <- function(model) {
-  state <- reticulate::import("kerasclr.state")
-  state$state_arrays(model)  # a named list of R arrays (float32 -> double is exact)
-}
-
 test_that("an uncompiled model is an R error before training", {
   keras <- keras_for_tests()
   model <- keras$Sequential(list(keras$Input(shape = list(4L)), keras$layers$Dense(1L)))
