@@ -64,7 +64,12 @@ keras_py <- function() {
 # Evaluates `expr`, turning a Python exception into a plain R error with Python's message
 # (no traceback): Python's messages name the argument, in Keras style.
 py_call <- function(expr) {
-  handler <- function(e) stop(py_error_message(e), call. = FALSE)
+  handler <- function(e) {
+    # An R error inside an R generator function (R/data.R) is raised as it was.
+    batch_error <- take_batch_error()
+    if (!is.null(batch_error)) stop(batch_error)
+    stop(py_error_message(e), call. = FALSE)
+  }
   # reticulate >= 1.29 signals a python.builtin.Exception; older versions an Rcpp::exception.
   tryCatch(expr, python.builtin.Exception = handler, `Rcpp::exception` = handler)
 }
