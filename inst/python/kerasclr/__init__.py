@@ -26,3 +26,8 @@ def __getattr__(name):
 
         return getattr(importlib.import_module(f"kerasclr.{_LAZY_EXPORTS[name]}"), name)
     raise AttributeError(f"module 'kerasclr' has no attribute {name!r}")
+
+# Registers the saveable classes once Keras is imported, so saved models load (_registration.py).
+from kerasclr._registration import install as _register_when_keras_is_imported  # noqa: E402
+
+_register_when_keras_is_imported()
