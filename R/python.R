@@ -22,6 +22,32 @@ kerasclr_py_module <- function(name) {
   .kerasclr[[name]]
 }
 
+# Saved models load after library(kerasclr): the kerasclr Python package is imported as soon
+# as Python's `keras` is, and registers its Keras classes then (see
+# inst/python/kerasclr/_registration.py, which also covers a `keras` imported later from
+# Python). This is reticulate's module load hook: py_register_load_hook() (exported since
+# reticulate 1.42); older versions (Debian's 1.28) have the same hook but their function is
+# internal and starts Python, so the hook is set directly, as that function does. The hook
+# runs after an import of `keras` on R's main thread; nothing is imported now unless
+# `keras` already is.
+register_on_keras_import <- function() {
+  hook <- function() {
+    tryCatch(kerasclr_py(), error = function(e) {
+      warning("kerasclr could not register its Keras classes, so models saved with a kerasclr ",
+              "schedule will not load: ", conditionMessage(e), call. = FALSE)
+    })
+    invisible()
+  }
+  if ("py_register_load_hook" %in% getNamespaceExports("reticulate")) {
+    return(getExportedValue("reticulate", "py_register_load_hook")("keras", hook))
+  }
+  if (reticulate::py_available(initialize = FALSE) &&
+      isTRUE(reticulate::py_eval("'keras' in __import__('sys').modules"))) {
+    return(hook())
+  }
+  setHook("reticulate::keras::load", hook)
+}
+
 # Stops with one message saying what to run when Python, NumPy or Keras is unusable.
 check_python_setup <- function(need_keras = FALSE) {
   if (!reticulate::py_available(initialize = TRUE)) stop(setup_problem("python"), call. = FALSE)

@@ -146,8 +146,7 @@ test_that("a real R interrupt (Ctrl+C) mid-run restores the model", {
   skip_if_no_keras()
   # A SIGINT delivered while Python runs is handled by R and reticulate together; it runs in
   # a child R process so that, whatever happens there, this test run carries on.
-  script <- withr::local_tempfile(fileext = ".R")
-  writeLines(c(
+  out <- run_fresh_r(c(
     "library(kerasclr)",
     "keras <- reticulate::import('keras')",
     "keras$utils$set_random_seed(1L)",
@@ -170,10 +169,7 @@ test_that("a real R interrupt (Ctrl+C) mid-run restores the model", {
     "after <- state()",
     "cat('RESULT', identical(got, 'interrupted'),",
     "    all(vapply(names(before), function(k) identical(after[[k]], before[[k]]), TRUE)), '\\n')"
-  ), script)
-  libs <- paste0("R_LIBS=", shQuote(paste(.libPaths(), collapse = .Platform$path.sep)))
-  out <- suppressWarnings(system2(file.path(R.home("bin"), "Rscript"), shQuote(script),
-                                  stdout = TRUE, stderr = TRUE, env = libs))
+  ))
   expect_true(any(grepl("^RESULT TRUE TRUE", out)), label = paste(tail(out, 20), collapse = "\n"))
 })
 
