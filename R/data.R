@@ -249,7 +249,9 @@ model_input_dtype <- function(model) {
 tensor_names <- function(model, what) {
   tryCatch({
     tensors <- reticulate::py_get_attr(model, what)
-    vapply(reticulate::py_to_r(tensors), function(t) reticulate::py_to_r(t$name), "")
+    vapply(reticulate::py_to_r(tensors), function(t) {
+      as.character(reticulate::py_to_r(reticulate::py_get_attr(t, "name")))
+    }, "")
   }, error = function(e) NULL)
 }
 

@@ -122,6 +122,7 @@ describe <- function(x) {
   if (is.null(x)) return("NULL")
   if (is.function(x)) return("a function")
   if (length(x) == 0) return(sprintf("an empty %s vector", typeof(x)))
+  if (is.list(x)) return(sprintf("a list of length %d", length(x)))
   if (length(x) > 1) return(sprintf("a %s vector of length %d", typeof(x), length(x)))
   if (is.character(x)) return(sprintf("\"%s\"", x))
   if (is.numeric(x) || is.logical(x)) return(format(x))

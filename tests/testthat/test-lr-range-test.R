@@ -197,3 +197,119 @@ test_that("a one-shot generator that runs out ends the test with a warning", {
   expect_identical(res$runs$stop_reason, "exhausted")
   expect_identical(res$runs$steps, 3L)
 })
+
+# ---------------------------------------------------------------------------
+# R data as R users have it (R/data.R): each form gives bitwise the same curve as the NumPy
+# arrays Keras takes natively, from the same starting state (the test restores the model).
+# ---------------------------------------------------------------------------
+
+range_curve <- function(model, x, y = NULL, ...) {
+  res <- lr_range_test(model, x, y, start_lr = 1e-3, end_lr = 1, num_iter = 8, batch_size = 10,
+                       shuffle = FALSE, verbose = FALSE, ...)
+  res$history
+}
+
+class_data <- function() {
+  set.seed(5)
+  idx <- sample(nrow(iris), 40)
+  list(df = iris[idx, 1:4], species = iris$Species[idx])
+}
+
+test_that("integer labels, factor labels and data frames give the curve of the NumPy arrays", {
+  keras <- keras_for_tests()
+  d <- class_data()
+  keras$utils$set_random_seed(2L)
+  model <- keras$Sequential(list(keras$Input(shape = list(4L)),
+                                 keras$layers$Dense(3L, activation = "softmax")))
+  model$compile(optimizer = keras$optimizers$SGD(momentum = 0.9),
+                loss = "sparse_categorical_crossentropy")
+  codes <- as.integer(d$species) - 1L
+  reference <- range_curve(model, reticulate::np_array(as.matrix(d$df), dtype = "float32"),
+                           reticulate::np_array(codes, dtype = "int32"))
+  expect_true(all(is.finite(reference$loss)))
+  expect_identical(range_curve(model, as.matrix(d$df), codes), reference)     # integer vector
+  expect_identical(range_curve(model, as.matrix(d$df), d$species), reference) # factor
+  expect_identical(range_curve(model, d$df, d$species), reference)            # data frame
+  expect_identical(range_curve(model, d$df, d$species,
+                               validation_data = list(d$df, d$species))$val_loss,
+                   range_curve(model, as.matrix(d$df), codes,
+                               validation_data = list(as.matrix(d$df), codes))$val_loss)
+})
+
+test_that("logical labels give the curve of 0/1 labels", {
+  keras <- keras_for_tests()
+  d <- class_data()
+  keras$utils$set_random_seed(2L)
+  model <- keras$Sequential(list(keras$Input(shape = list(4L)),
+                                 keras$layers$Dense(1L, activation = "sigmoid")))
+  model$compile(optimizer = "adam", loss = "binary_crossentropy")
+  setosa <- d$species == "setosa"
+  reference <- range_curve(model, as.matrix(d$df),
+                           reticulate::np_array(as.numeric(setosa), dtype = "float32"))
+  expect_identical(range_curve(model, as.matrix(d$df), setosa), reference)
+})
+
+test_that("a list of two inputs, and a data frame naming them, feed a two-input model", {
+  keras <- keras_for_tests()
+  d <- class_data()
+  keras$utils$set_random_seed(2L)
+  a <- keras$Input(shape = list(3L), name = "petal")
+  b <- keras$Input(shape = list(1L), name = "width")
+  out <- keras$layers$Dense(1L)(keras$layers$Concatenate()(list(a, b)))
+  model <- keras$Model(inputs = list(a, b), outputs = out)
+  model$compile(optimizer = "sgd", loss = "mse")
+  m <- as.matrix(d$df)
+  y <- m[, 1] * 0.5
+  np <- function(x) reticulate::np_array(x, dtype = "float32")
+  reference <- range_curve(model, list(np(m[, 2:4]), np(m[, 1, drop = FALSE])), np(y))
+  expect_true(all(is.finite(reference$loss)))
+  expect_identical(range_curve(model, list(m[, 2:4], m[, 1]), y), reference)
+  expect_identical(range_curve(model, list(width = m[, 1], petal = m[, 2:4]), y), reference)
+  frame <- data.frame(width = m[, 1])
+  frame$petal <- m[, 2:4]  # a matrix column
+  expect_identical(range_curve(model, frame, y), reference)
+})
+
+test_that("an R generator function (as fit_generator() takes it) gives the curve of its batches", {
+  keras <- keras_for_tests()
+  d <- class_data()
+  keras$utils$set_random_seed(2L)
+  model <- keras$Sequential(list(keras$Input(shape = list(4L)),
+                                 keras$layers$Dense(3L, activation = "softmax")))
+  model$compile(optimizer = "sgd", loss = "sparse_categorical_crossentropy")
+  # The reference: a Python generator of the same batches, as NumPy arrays.
+  py <- reticulate::py_run_string(paste(
+    "def cycling(x, y):",
+    "    i = 0",
+    "    while True:",
+    "        rows = slice((i % 4) * 10, (i % 4) * 10 + 10)",
+    "        i += 1",
+    "        yield x[rows], y[rows]",
+    sep = "\n"))
+  range_of <- function(x) {
+    lr_range_test(model, x, start_lr = 1e-3, end_lr = 1, num_iter = 8, verbose = FALSE)
+  }
+  reference <- range_of(py$cycling(reticulate::np_array(as.matrix(d$df), dtype = "float32"),
+                                   reticulate::np_array(as.integer(d$species) - 1L, dtype = "int32")))
+  batch <- 0L
+  batches <- function() {  # the same batches of 10, in order, cycling
+    rows <- (batch %% 4L) * 10L + 1:10
+    batch <<- batch + 1L
+    list(d$df[rows, ], d$species[rows])
+  }
+  res <- range_of(batches)
+  expect_identical(res$history, reference$history)
+  expect_identical(res$runs$stop_reason, "completed")
+  # An R error in the generator (here at its third batch, which TensorFlow asks for from
+  # its own thread) stops the test with that error; the model is restored.
+  before <- model_state(model)
+  calls <- 0L
+  failing <- function() {
+    calls <<- calls + 1L
+    if (calls == 3L) stop("the files are gone")
+    batches()
+  }
+  expect_snapshot(error = TRUE, lr_range_test(model, failing, num_iter = 8, verbose = FALSE))
+  after <- model_state(model)
+  for (k in names(before)) expect_identical(after[[k]], before[[k]], label = k)
+})
