@@ -147,6 +147,9 @@ lr_range_test <- function(model, x, y = NULL, start_lr = 1e-7, end_lr = 10, num_
   as_keras_data(x, "x", role = "input_names")
   as_keras_data(y, "y", role = "output_names")
   check_samples(x, y)
+  if (is.null(y) && !is.na(n_samples(x))) {
+    stop("`y` must be the targets of `x` (one per sample), not NULL.", call. = FALSE)
+  }
   as_keras_data(extra$sample_weight, "sample_weight")
   as_keras_validation(validation_data)
   check_model(model)
@@ -243,6 +246,8 @@ print.lr_range_test <- function(x, ...) {
 #'   explodes (as fastai's plot does).
 #' @export
 plot.lr_range_test <- function(x, ..., log = "x", skip_end = 5) {
+  check_choice(log, "log", c("x", "", "xy", "y"))
+  check_number(skip_end, "skip_end", min = 0, integer = TRUE)
   h <- x$history
   runs <- x$runs
   grid <- intersect(c("weight_decay", "momentum"), names(runs))
