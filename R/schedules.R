@@ -172,6 +172,19 @@ one_cycle_lr <- function(total_iterations, max_lr, pct_start = 0.3, div_factor =
 #'   `callback_cyclic_lr(scale_fn = ...)`, which evaluates it in R, or a named `mode`.
 #' @returns A Python object of class `kerasclr.schedules.CyclicSchedule` (a
 #'   `keras.optimizers.schedules.LearningRateSchedule`).
+#' @section Saving and loading:
+#' A model compiled with the schedule is saved with it (`model$save("model.keras")`, or
+#' keras3's `save_model()`) and loads in a new R session with `keras$saving$load_model()`
+#' or keras3's `load_model()` once kerasclr is attached: `library(kerasclr)` imports
+#' kerasclr's Python package as soon as Python's `keras` is imported, which registers the
+#' schedule classes (`"kerasclr>CyclicSchedule"`, `"kerasclr>OneCycleSchedule"`). Training
+#' then continues at the saved step, exactly as an uninterrupted run. This uses
+#' reticulate's module load hook, exported as `py_register_load_hook()` since reticulate
+#' 1.42; with older versions (Debian 12 has 1.28) kerasclr sets the same hook itself, with the
+#' same effect. reticulate runs it after an import of `keras` made from R (keras3,
+#' `reticulate::import("keras")`, `tf$keras`), and kerasclr's Python package also watches
+#' for `keras` from the moment it is imported. From Python, `import kerasclr` (before or
+#' after `import keras`) is enough.
 #' @family schedules
 #' @examplesIf reticulate::py_module_available("keras")
 #' keras <- reticulate::import("keras")
@@ -202,6 +215,7 @@ learning_rate_schedule_cyclic <- function(base_lr = 0.001, max_lr = 0.006, step_
 #' @param preset (string or `NULL`) `"pytorch"` or `"fastai"`, see [one_cycle_lr()].
 #' @returns A Python object of class `kerasclr.schedules.OneCycleSchedule` (a
 #'   `keras.optimizers.schedules.LearningRateSchedule`).
+#' @inheritSection learning_rate_schedule_cyclic Saving and loading
 #' @family schedules
 #' @examplesIf reticulate::py_module_available("keras")
 #' keras <- reticulate::import("keras")
