@@ -21,8 +21,14 @@ INST = str(pathlib.Path(__file__).resolve().parents[2] / "inst" / "python")
 
 def run_fresh_python(code, *args):
     """Runs `code` in a new Python process (kerasclr importable); returns its stdout."""
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code), INST, *map(str, args)],
-                          env=dict(os.environ), capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), INST, *map(str, args)],
+        check=False,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout
 
@@ -40,7 +46,8 @@ def test_import_kerasclr_does_not_import_keras():
 @pytest.mark.keras
 @pytest.mark.parametrize("order", ["kerasclr first", "keras first"])
 def test_importing_keras_registers_the_schedules(order):
-    out = run_fresh_python("""
+    out = run_fresh_python(
+        """
         import sys
         sys.path.insert(0, sys.argv[1])
         if sys.argv[2] == "keras first":
@@ -54,7 +61,9 @@ def test_importing_keras_registers_the_schedules(order):
         # The watcher is gone and keras' loader has its own exec_module again.
         print(any(type(f).__name__ == "_KerasImportWatcher" for f in sys.meta_path),
               "exec_module" in vars(keras.__spec__.loader))
-    """, order)
+    """,
+        order,
+    )
     assert out.split() == ["CyclicSchedule", "OneCycleSchedule", "False", "False"]
 
 
@@ -81,8 +90,10 @@ _CONTINUE = """
 """
 
 SCHEDULES = {
-    "cyclic": ("CyclicSchedule",
-               {"base_lr": 0.01, "max_lr": 0.1, "step_size": 3, "mode": "triangular2", "tail": 1}),
+    "cyclic": (
+        "CyclicSchedule",
+        {"base_lr": 0.01, "max_lr": 0.1, "step_size": 3, "mode": "triangular2", "tail": 1},
+    ),
     "one_cycle": ("OneCycleSchedule", {"total_steps": 20, "max_lr": 0.1, "three_phase": True}),
 }
 
@@ -98,10 +109,14 @@ def test_saved_model_continues_exactly_in_a_fresh_process(tmp_path, kind, optimi
     name, kwargs = SCHEDULES[kind]
     schedule = getattr(kerasclr.schedules, name)(**kwargs)
     keras.utils.set_random_seed(7)
-    opt = (keras.optimizers.SGD(learning_rate=schedule, momentum=0.9) if optimizer == "sgd"
-           else keras.optimizers.Adam(learning_rate=schedule))
-    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(4, activation="tanh"),
-                              keras.layers.Dense(1)])
+    opt = (
+        keras.optimizers.SGD(learning_rate=schedule, momentum=0.9)
+        if optimizer == "sgd"
+        else keras.optimizers.Adam(learning_rate=schedule)
+    )
+    model = keras.Sequential(
+        [keras.Input(shape=(3,)), keras.layers.Dense(4, activation="tanh"), keras.layers.Dense(1)]
+    )
     model.compile(optimizer=opt, loss="mse")
     rng = np.random.default_rng(1)
     x = rng.normal(size=(16, 3)).astype("float32")

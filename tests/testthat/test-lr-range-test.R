@@ -215,14 +215,20 @@ class_data <- function() {
   list(df = iris[idx, 1:4], species = iris$Species[idx])
 }
 
+# A one-layer model of the 4 iris measurements.
+iris_model <- function(keras, units, activation, optimizer, loss) {
+  keras$utils$set_random_seed(2L)
+  model <- keras$Sequential(list(keras$Input(shape = list(4L)),
+                                 keras$layers$Dense(units, activation = activation)))
+  model$compile(optimizer = optimizer, loss = loss)
+  model
+}
+
 test_that("integer labels, factor labels and data frames give the curve of the NumPy arrays", {
   keras <- keras_for_tests()
   d <- class_data()
-  keras$utils$set_random_seed(2L)
-  model <- keras$Sequential(list(keras$Input(shape = list(4L)),
-                                 keras$layers$Dense(3L, activation = "softmax")))
-  model$compile(optimizer = keras$optimizers$SGD(momentum = 0.9),
-                loss = "sparse_categorical_crossentropy")
+  model <- iris_model(keras, 3L, "softmax", keras$optimizers$SGD(momentum = 0.9),
+                      "sparse_categorical_crossentropy")
   codes <- as.integer(d$species) - 1L
   reference <- range_curve(model, reticulate::np_array(as.matrix(d$df), dtype = "float32"),
                            reticulate::np_array(codes, dtype = "int32"))
@@ -236,17 +242,17 @@ test_that("integer labels, factor labels and data frames give the curve of the N
                                validation_data = list(as.matrix(d$df), codes))$val_loss)
 })
 
-test_that("logical labels give the curve of 0/1 labels", {
+test_that("logical labels and inputs give the curve of 0/1 numbers", {
   keras <- keras_for_tests()
   d <- class_data()
-  keras$utils$set_random_seed(2L)
-  model <- keras$Sequential(list(keras$Input(shape = list(4L)),
-                                 keras$layers$Dense(1L, activation = "sigmoid")))
-  model$compile(optimizer = "adam", loss = "binary_crossentropy")
+  model <- iris_model(keras, 1L, "sigmoid", "adam", "binary_crossentropy")
   setosa <- d$species == "setosa"
   reference <- range_curve(model, as.matrix(d$df),
                            reticulate::np_array(as.numeric(setosa), dtype = "float32"))
   expect_identical(range_curve(model, as.matrix(d$df), setosa), reference)
+  # Logical inputs are 0 and 1 too.
+  wide <- as.matrix(d$df) > 3
+  expect_identical(range_curve(model, wide, setosa), range_curve(model, wide * 1, setosa))
 })
 
 test_that("a list of two inputs, and a data frame naming them, feed a two-input model", {
@@ -273,10 +279,7 @@ test_that("a list of two inputs, and a data frame naming them, feed a two-input 
 test_that("an R generator function (as fit_generator() takes it) gives the curve of its batches", {
   keras <- keras_for_tests()
   d <- class_data()
-  keras$utils$set_random_seed(2L)
-  model <- keras$Sequential(list(keras$Input(shape = list(4L)),
-                                 keras$layers$Dense(3L, activation = "softmax")))
-  model$compile(optimizer = "sgd", loss = "sparse_categorical_crossentropy")
+  model <- iris_model(keras, 3L, "softmax", "sgd", "sparse_categorical_crossentropy")
   # The reference: a Python generator of the same batches, as NumPy arrays.
   py <- reticulate::py_run_string(paste(
     "def cycling(x, y):",

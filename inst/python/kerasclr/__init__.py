@@ -28,6 +28,6 @@ def __getattr__(name):
     raise AttributeError(f"module 'kerasclr' has no attribute {name!r}")
 
 # Registers the saveable classes once Keras is imported, so saved models load (_registration.py).
-from kerasclr._registration import install as _register_when_keras_is_imported  # noqa: E402
+from kerasclr._registration import install as _register_when_keras_is_imported
 
 _register_when_keras_is_imported()

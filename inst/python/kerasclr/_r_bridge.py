@@ -53,15 +53,19 @@ class BatchError:
         self.message = message
 
 
+class RGeneratorError(RuntimeError):
+    """The R generator function, or the conversion of its batch, failed (R's message)."""
+
+
 def generator_of(iterator):
     """The batches of an R iterator (``reticulate::py_iterator()``) as a Python generator.
 
     Keras' ``fit()`` takes generators but not other iterators (as keras3's
     ``as_data_generator()`` also does). A :class:`BatchError` from R (the R function failed,
-    or its batch is not data) is raised as a ``ValueError`` with R's message, so that
-    ``fit()`` stops with it instead of the data silently ending.
+    or its batch is not data) is raised as an :class:`RGeneratorError` with R's message, so
+    that ``fit()`` stops with it instead of the data silently ending.
     """
     for batch in iterator:
         if isinstance(batch, BatchError):
-            raise ValueError(batch.message)
+            raise RGeneratorError(batch.message)
         yield batch

@@ -38,7 +38,7 @@ def register():
         return
     try:
         import kerasclr.schedules  # noqa: F401  (its decorators register the classes)
-    except Exception as error:  # never break the user's `import keras`
+    except Exception as error:  # noqa: BLE001  (never break the user's `import keras`)
         warnings.warn(
             f"kerasclr could not register its Keras classes ({error}); models saved with a "
             "kerasclr schedule will not load until `import kerasclr.schedules` succeeds.",
@@ -76,7 +76,9 @@ class _KerasImportWatcher:
         try:
             loader.exec_module = exec_then_register
         except AttributeError:  # a loader without instance attributes: cannot watch it
-            warnings.warn("kerasclr cannot watch the import of keras: "
-                          "`import kerasclr.schedules` before loading a saved model.",
-                          stacklevel=2)
+            warnings.warn(
+                "kerasclr cannot watch the import of keras: "
+                "`import kerasclr.schedules` before loading a saved model.",
+                stacklevel=2,
+            )
         return spec
