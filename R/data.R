@@ -6,7 +6,7 @@
 #' How kerasclr converts R data for Keras
 #'
 #' Wherever kerasclr takes training data ([lr_range_test()]'s `x`, `y`,
-#' `validation_data` and `sample_weight`), R data are converted to NumPy the way
+#' `validation_data`, `sample_weight` and `class_weight`), R data are converted to NumPy the way
 #' keras3's `fit()` converts them, so that what works with keras3 works here:
 #'
 #' * **Double** vectors, matrices and arrays become arrays of the model's input dtype
@@ -34,6 +34,10 @@
 #' * **R functions** are generators, as the old keras package's `fit_generator()` takes
 #'   them: each call returns one batch, `list(x, y)` or `list(x, y, sample_weight)` (each
 #'   part converted by these rules), and `NULL` ends the data.
+#' * **`class_weight`** is a named numeric vector or list: names are 0-based class indices
+#'   (`c("0" = 1, "1" = 5)`, as in keras3) or, with factor labels, the levels
+#'   (`c(setosa = 1, virginica = 2)`); an unnamed vector gives classes 0, 1, ... in order.
+#'   Classes left out weigh 1.
 #' * **Python objects** are passed on as they are: NumPy arrays, tensors, `tf.data`
 #'   datasets (keras3's `image_dataset_from_directory()`, tfdatasets), `keras.utils.PyDataset`,
 #'   Python generators and iterators, torch `DataLoader`s.
@@ -103,6 +107,39 @@ data_spec <- function(model) {
   delayedAssign("input_names", tensor_names(model, "inputs"), assign.env = spec)
   delayedAssign("output_names", tensor_names(model, "outputs"), assign.env = spec)
   spec
+}
+
+# `class_weight`: a weight per class, as a Python dict with integer keys (Keras looks the
+# classes up as ints, so a dict with R's string names would be ignored without a word).
+# Named by 0-based class index (keras3's rule) or, with factor labels `y`, by level;
+# unnamed: one weight per class from class 0.
+as_class_weight <- function(class_weight, y = NULL, to_py = TRUE) {
+  if (is.null(class_weight) || inherits(class_weight, "python.builtin.object")) return(class_weight)
+  values <- if (is.list(class_weight) && !is.object(class_weight)) {
+    if (!all(vapply(class_weight, function(v) is.numeric(v) && length(v) == 1, TRUE))) NULL
+    else unlist(class_weight)
+  } else if (is.numeric(class_weight) && !is.object(class_weight)) class_weight
+  if (is.null(values) || length(values) == 0 || anyNA(values) || any(!is.finite(values)) ||
+      any(values < 0)) {
+    arg_error("class_weight", "a named numeric vector or list of weights >= 0", class_weight)
+  }
+  keys <- names(values)
+  classes <- if (is.null(keys)) {
+    seq_along(values) - 1L
+  } else if (is.factor(y) && all(keys %in% levels(y))) {
+    match(keys, levels(y)) - 1L
+  } else {
+    codes <- suppressWarnings(as.numeric(keys))
+    if (anyNA(codes) || any(codes < 0) || any(codes != round(codes))) {
+      bad <- keys[is.na(codes) | codes < 0 | codes != round(codes)][1]
+      stop(sprintf(paste("`class_weight` must be named by 0-based class indices%s, not \"%s\"."),
+                   if (is.factor(y)) " or by the levels of `y`" else "", bad), call. = FALSE)
+    }
+    as.integer(codes)
+  }
+  if (anyDuplicated(classes)) stop("`class_weight` must give each class once.", call. = FALSE)
+  if (!to_py) return(invisible(class_weight))
+  reticulate::py_dict(as.list(classes), as.list(as.double(values)))
 }
 
 # ---------------------------------------------------------------------------

@@ -78,7 +78,7 @@
 #' @param verbose (logical) Show a progress bar.
 #' @param ... Passed on: `val_batches` (whole number, validation batches per step,
 #'   default 2), and arguments of the model's `fit()` such as `shuffle`, `class_weight`,
-#'   `sample_weight` or `callbacks`.
+#'   `sample_weight` (both converted as [kerasclr-data] says) or `callbacks`.
 #'
 #' @returns An object of class `"lr_range_test"`: a list with
 #'   * `history`: a data frame with columns `lr`, `loss`, `smoothed_loss` and, when used,
@@ -151,6 +151,7 @@ lr_range_test <- function(model, x, y = NULL, start_lr = 1e-7, end_lr = 10, num_
     stop("`y` must be the targets of `x` (one per sample), not NULL.", call. = FALSE)
   }
   as_keras_data(extra$sample_weight, "sample_weight")
+  as_class_weight(extra$class_weight, y, to_py = FALSE)
   as_keras_validation(validation_data)
   check_model(model)
   spec <- data_spec(model)
@@ -170,6 +171,7 @@ lr_range_test <- function(model, x, y = NULL, start_lr = 1e-7, end_lr = 10, num_
   if (!is.null(extra$sample_weight)) {
     extra$sample_weight <- as_keras_data(extra$sample_weight, "sample_weight", spec)
   }
+  if (!is.null(extra$class_weight)) extra$class_weight <- as_class_weight(extra$class_weight, y)
   # Keras warns that it cannot shuffle a generator (fit()'s default is shuffle = TRUE).
   if ((is.function(x) || inherits(x, "python.builtin.generator")) && is.null(extra$shuffle)) {
     extra$shuffle <- FALSE

@@ -133,3 +133,19 @@ test_that("an R generator function gives converted batches; NULL ends, errors st
   not_a_batch <- function() matrix(1, 2, 2)
   expect_snapshot(error = TRUE, kerasclr:::py_call(reticulate::iterate(convert(not_a_batch))))
 })
+
+test_that("class_weight: named by class index or factor level, unnamed in class order", {
+  skip_if_no_python()
+  # A Python dict with integer keys (R's string names would be ignored by Keras), as
+  # sorted (class, weight) pairs.
+  sorted_items <- reticulate::py_eval("lambda d: sorted(d.items())")
+  items <- function(...) sorted_items(kerasclr:::as_class_weight(...))
+  expect_identical(items(c("0" = 1, "2" = 5)), list(list(0L, 1), list(2L, 5)))
+  f <- factor(c("a", "b", "c"))
+  expect_identical(items(list(c = 3, a = 0.5), f), list(list(0L, 0.5), list(2L, 3)))
+  expect_identical(items(c(2, 4)), list(list(0L, 2), list(1L, 4)))
+  expect_snapshot(error = TRUE, kerasclr:::as_class_weight(c(setosa = 1), 1:3))
+  expect_snapshot(error = TRUE, kerasclr:::as_class_weight(c(d = 1), f))
+  expect_snapshot(error = TRUE, kerasclr:::as_class_weight(list(a = "1")))
+  expect_snapshot(error = TRUE, kerasclr:::as_class_weight(c("0" = 1, "0" = 2)))
+})

@@ -316,3 +316,16 @@ test_that("an R generator function (as fit_generator() takes it) gives the curve
   after <- model_state(model)
   for (k in names(before)) expect_identical(after[[k]], before[[k]], label = k)
 })
+
+test_that("class_weight by factor level or class index weighs as per-sample weights do", {
+  keras <- keras_for_tests()
+  d <- class_data()
+  model <- iris_model(keras, 3L, "softmax", "sgd", "sparse_categorical_crossentropy")
+  weights <- c(setosa = 1, versicolor = 3, virginica = 0.5)
+  reference <- range_curve(model, d$df, d$species,
+                           sample_weight = unname(weights[as.character(d$species)]))
+  expect_identical(range_curve(model, d$df, d$species, class_weight = weights), reference)
+  expect_identical(range_curve(model, d$df, d$species,
+                               class_weight = list("0" = 1, "1" = 3, "2" = 0.5)), reference)
+  expect_false(identical(range_curve(model, d$df, d$species)$loss, reference$loss))
+})
