@@ -89,3 +89,9 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+# Registers the saveable classes once Keras is imported, so saved models load (_registration.py).
+from kerasclr._registration import install as _register_when_keras_is_imported  # noqa: E402
+
+_register_when_keras_is_imported()
