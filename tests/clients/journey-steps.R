@@ -91,15 +91,15 @@ run_step <- function(name, expr, env, pass, fail) {
     logged <- py_log("messages")
     if (length(logged)) warnings <- c(warnings, paste("[python]", logged))
   }
-  notes <- if (length(warnings)) paste("warning:", unique(warnings), collapse = "\n      ") else ""
-  if (value$ok) {
-    record(name, pass, if (pass == "INFO") paste(c("works", if (nzchar(notes)) notes), collapse = "\n      ") else notes)
-    invisible(value$value)
+  indent <- "\n      "
+  notes <- if (length(warnings)) paste("warning:", unique(warnings), collapse = indent) else ""
+  lines <- if (value$ok) {
+    c(if (pass == "INFO") "works", notes)
   } else {
-    record(name, fail, paste(c(if (fail == "INFO") paste("error:", value$message) else value$message,
-                               if (nzchar(notes)) notes), collapse = "\n      "))
-    invisible(NULL)
+    c(if (fail == "INFO") paste("error:", value$message) else value$message, notes)
   }
+  record(name, if (value$ok) pass else fail, paste(lines[nzchar(lines)], collapse = indent))
+  if (value$ok) invisible(value$value) else invisible(NULL)
 }
 
 # A step that must end in an R error whose message matches every regular expression in
@@ -251,8 +251,9 @@ finish_journey <- function(journey_name, out) {
   utils::write.table(res, file.path(out, paste0(journey_name, "-results.tsv")), sep = "\t",
                      row.names = FALSE, quote = TRUE)
   counts <- table(factor(res$status, levels = c("PASS", "FAIL", "SKIP", "INFO")))
-  cat(sprintf("\n%s: %d passed, %d failed, %d skipped, %d for reference (results, plots and logs in %s)\n",
-              journey_name, counts[["PASS"]], counts[["FAIL"]], counts[["SKIP"]], counts[["INFO"]], out))
+  cat(sprintf("\n%s: %d passed, %d failed, %d skipped, %d for reference", journey_name,
+              counts[["PASS"]], counts[["FAIL"]], counts[["SKIP"]], counts[["INFO"]]),
+      sprintf("(results, plots and logs in %s)\n", out))
   if (counts[["FAIL"]] > 0) {
     cat("Failed steps:\n")
     cat(paste0("  - ", res$step[res$status == "FAIL"], "\n"), sep = "")
