@@ -2,25 +2,38 @@
 # prints one PASS or FAIL line, with the error message, and the journey goes on to the next.
 # Sourced by the journeys; not a test file of its own (testthat and scripts/test.sh never see it).
 
+# The root of the checkout whose README and vignettes the journey runs (tests/clients/../..).
+repo <- normalizePath(file.path(
+  dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))), "..", ".."))
+
 journey <- new.env(parent = emptyenv())
 journey$results <- data.frame(step = character(), status = character(), message = character(),
                               stringsAsFactors = FALSE)
 
-# The folder the journey writes its plots, checkpoints and saved models to.
-journey_out <- function(name) {
-  out <- Sys.getenv("KERASCLR_JOURNEY_OUT", file.path(tempdir(), name))
-  dir.create(out, recursive = TRUE, showWarnings = FALSE)
-  normalizePath(out)
-}
-
-# Stops the journey with status 0 when a client package is not installed.
-skip_journey_unless <- function(packages, journey_name, hint) {
+# Starts a journey: stops with status 0 when a client package is not installed, then opens
+# the PDF device for its plots in the output folder ($KERASCLR_JOURNEY_OUT, default a folder
+# in tempdir()) and returns that folder.
+start_journey <- function(journey_name, packages, hint) {
   missing <- packages[!vapply(packages, requireNamespace, logical(1), quietly = TRUE)]
   if (length(missing) > 0) {
     cat(sprintf("SKIP %s: R package(s) %s not installed (%s)\n", journey_name,
                 paste(missing, collapse = ", "), hint))
     quit(save = "no", status = 0)
   }
+  if (!nzchar(Sys.getenv("TF_CPP_MIN_LOG_LEVEL"))) Sys.setenv(TF_CPP_MIN_LOG_LEVEL = "2")
+  out <- Sys.getenv("KERASCLR_JOURNEY_OUT", file.path(tempdir(), paste0("kerasclr-", journey_name)))
+  dir.create(out, recursive = TRUE, showWarnings = FALSE)
+  grDevices::pdf(file.path(out, paste0(journey_name, "-plots.pdf")), width = 8, height = 6)
+  normalizePath(out)
+}
+
+# Loads the client package and kerasclr, and prints their versions.
+attach_packages <- function(journey_name, client) {
+  library(client, character.only = TRUE)
+  library(kerasclr)
+  cat(sprintf("%s: R %s, reticulate %s, %s %s, kerasclr %s (%s)\n", journey_name, getRversion(),
+              utils::packageVersion("reticulate"), client, utils::packageVersion(client),
+              utils::packageVersion("kerasclr"), find.package("kerasclr")))
 }
 
 short_message <- function(e, max_chars = 900, max_lines = 6) {
@@ -152,35 +165,26 @@ step_skip <- function(name, reason) record(name, "SKIP", reason)
 # Runs R code in a fresh `Rscript` process (same R_LIBS, RETICULATE_PYTHON, KERAS_BACKEND);
 # stops with the end of its output when it fails. Returns its output lines.
 run_fresh_r <- function(code, out, name) {
-  file <- file.path(out, paste0(name, ".R"))
-  writeLines(code, file)
-  output <- suppressWarnings(system2(file.path(R.home("bin"), "Rscript"), shQuote(file),
-                                     stdout = TRUE, stderr = TRUE))
-  status <- attr(output, "status") %||% 0L
-  writeLines(output, file.path(out, paste0(name, ".log")))
-  if (status != 0) {
-    shown <- grep("oneDNN|absl::InitializeLog|cuda|TF-TRT|rebuild TensorFlow|^\\s*$", output,
-                  value = TRUE, invert = TRUE)
-    stop(sprintf("fresh R process (%s) exited with status %d:\n%s", file, status,
-                 paste(utils::tail(shown, 12), collapse = "\n")), call. = FALSE)
-  }
-  output
+  run_fresh("R", file.path(R.home("bin"), "Rscript"), code, file.path(out, paste0(name, ".R")))
 }
 
-# Runs Python code in a fresh process of the journey's Python.
+# Runs Python code in a fresh process of the journey's Python, with `env` ("NAME=value").
 run_fresh_python <- function(code, out, name, env = character()) {
-  file <- file.path(out, paste0(name, ".py"))
+  run_fresh("Python", reticulate::py_config()$python, code, file.path(out, paste0(name, ".py")),
+            env)
+}
+
+run_fresh <- function(language, command, code, file, env = character()) {
   writeLines(code, file)
-  python <- reticulate::py_config()$python
-  output <- suppressWarnings(system2(python, shQuote(file), stdout = TRUE, stderr = TRUE,
+  output <- suppressWarnings(system2(command, shQuote(file), stdout = TRUE, stderr = TRUE,
                                      env = env))
   status <- attr(output, "status") %||% 0L
-  writeLines(output, file.path(out, paste0(name, ".log")))
+  writeLines(output, sub("\\.[^.]+$", ".log", file))
   if (status != 0) {
     shown <- grep("oneDNN|absl::InitializeLog|cuda|TF-TRT|rebuild TensorFlow|^\\s*$", output,
                   value = TRUE, invert = TRUE)
-    stop(sprintf("fresh Python process (%s) exited with status %d:\n%s", file, status,
-                 paste(utils::tail(shown, 8), collapse = "\n")), call. = FALSE)
+    stop(sprintf("fresh %s process (%s) exited with status %d:\n%s", language, file, status,
+                 paste(utils::tail(shown, 10), collapse = "\n")), call. = FALSE)
   }
   output
 }

@@ -9,30 +9,18 @@
 # Needs the old keras package (2.x) and kerasclr on the library path; skips (status 0)
 # without them. See tests/clients/README.md. Not part of scripts/test.sh or CI.
 
-script_dir <- local({
-  file <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
-  if (length(file) == 1) dirname(normalizePath(file)) else file.path(getwd(), "tests", "clients")
-})
-repo <- normalizePath(file.path(script_dir, "..", ".."))
-source(file.path(script_dir, "journey-steps.R"))
+# Run with Rscript: journey-steps.R lies next to this file and defines `repo`, the checkout.
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))),
+                 "journey-steps.R"))
 
-skip_journey_unless(c("keras", "kerasclr"), "keras2-journey",
-                    "put a library with the old keras package (2.x) and one with kerasclr on R_LIBS")
+out <- start_journey("keras2-journey", c("keras", "kerasclr"),
+                     "put a library with the old keras package (2.x) and one with kerasclr on R_LIBS")
 if (packageVersion("keras") >= "3") {
   cat("SKIP keras2-journey: the keras package on the library path is not the old one (2.x)\n")
   quit(save = "no", status = 0)
 }
 Sys.setenv(TF_USE_LEGACY_KERAS = "1")   # before anything loads TensorFlow: tf.keras is tf_keras
-if (!nzchar(Sys.getenv("TF_CPP_MIN_LOG_LEVEL"))) Sys.setenv(TF_CPP_MIN_LOG_LEVEL = "2")
-out <- journey_out("kerasclr-keras2-journey")
-grDevices::pdf(file.path(out, "keras2-journey-plots.pdf"), width = 8, height = 6)
-
-library(keras)
-library(kerasclr)
-
-cat(sprintf("keras2-journey: R %s, reticulate %s, keras (R) %s, kerasclr %s (%s)\n",
-            getRversion(), packageVersion("reticulate"), packageVersion("keras"),
-            packageVersion("kerasclr"), find.package("kerasclr")))
+attach_packages("keras2-journey", "keras")
 
 digits <- step("load sklearn's digits as R data; keras is tf_keras (Keras 2)", {
   d <- reticulate::import("sklearn.datasets")$load_digits()

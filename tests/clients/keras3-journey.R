@@ -8,27 +8,15 @@
 # Needs keras3 and kerasclr on the library path; skips (status 0) without them.
 # See tests/clients/README.md. Not part of scripts/test.sh or CI.
 
-script_dir <- local({
-  file <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
-  if (length(file) == 1) dirname(normalizePath(file)) else file.path(getwd(), "tests", "clients")
-})
-repo <- normalizePath(file.path(script_dir, "..", ".."))
-source(file.path(script_dir, "journey-steps.R"))
+# Run with Rscript: journey-steps.R lies next to this file and defines `repo`, the checkout.
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))),
+                 "journey-steps.R"))
 
-skip_journey_unless(c("keras3", "kerasclr"), "keras3-journey",
-                    "put a library with keras3 and one with kerasclr on R_LIBS")
-if (!nzchar(Sys.getenv("TF_CPP_MIN_LOG_LEVEL"))) Sys.setenv(TF_CPP_MIN_LOG_LEVEL = "2")
-out <- journey_out("kerasclr-keras3-journey")
-grDevices::pdf(file.path(out, "keras3-journey-plots.pdf"), width = 8, height = 6)
+out <- start_journey("keras3-journey", c("keras3", "kerasclr"),
+                     "put a library with keras3 and one with kerasclr on R_LIBS")
 # The EfficientNet chunks run their fit() calls for 1 epoch of 2 steps unless this is "1".
 full_length <- identical(Sys.getenv("KERASCLR_JOURNEY_FULL"), "1")
-
-library(keras3)
-library(kerasclr)
-
-cat(sprintf("keras3-journey: R %s, reticulate %s, keras3 %s, kerasclr %s (%s)\n",
-            getRversion(), packageVersion("reticulate"), packageVersion("keras3"),
-            packageVersion("kerasclr"), find.package("kerasclr")))
+attach_packages("keras3-journey", "keras3")
 
 # ---------------------------------------------------------------------------------------
 # Data and model as a keras3 user has them: an R matrix and R integer class labels.
