@@ -33,7 +33,8 @@ attach_packages <- function(journey_name, client) {
   library(kerasclr)
   cat(sprintf("%s: R %s, reticulate %s, %s %s, kerasclr %s (%s)\n", journey_name, getRversion(),
               utils::packageVersion("reticulate"), client, utils::packageVersion(client),
-              utils::packageVersion("kerasclr"), find.package("kerasclr")))
+              utils::packageVersion("kerasclr"), find.package("kerasclr")),
+      sprintf("  README and vignettes read from %s\n", repo))
 }
 
 short_message <- function(e, max_chars = 900, max_lines = 6) {

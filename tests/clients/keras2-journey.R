@@ -124,7 +124,7 @@ step("optimizer_rmsprop() + fit_generator(R function, callbacks = list(callback_
 # The `keras2 = TRUE` flag that kerasclr 0.1.0 asks for, while it exists (for comparison).
 has_keras2_flag <- "keras2" %in% names(formals(callback_cyclic_lr))
 step_keras2 <- function(name, code) {
-  if (!has_keras2_flag) return(step_skip(name, "callback_cyclic_lr() has no `keras2` argument"))
+  if (!has_keras2_flag) return(step_skip(name, "kerasclr's callbacks have no `keras2` argument"))
   eval(call("step_info", name, substitute(code)), parent.frame())
 }
 step_keras2("the same with callback_cyclic_lr(schedule = l_rate, keras2 = TRUE)",
