@@ -30,6 +30,7 @@ import numpy as np
 
 from kerasclr import suggestions as suggestions_module
 from kerasclr import training
+from kerasclr._r_bridge import MainThreadBatches
 from kerasclr.results import RangeTestResult
 from kerasclr.state import ModelState
 
@@ -463,6 +464,10 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
     state = ModelState.capture(model)
     runs, columns = [], {}
     user_callbacks = list(fit_kwargs.pop("callbacks", None) or [])
+    # An R generator function's batches are drawn on the main thread (see MainThreadBatches).
+    fit_x, feeders = x, []
+    if isinstance(x, MainThreadBatches):
+        fit_x, feeders = x.generator(), [x.feeder()]
     lr_control = fit_kwargs.pop("_lr_control", "auto")  # "auto", "hook", "variable": for tests
     completed = retraced = False
     try:
@@ -509,7 +514,8 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
                 training.replace_learning_rate_schedule(optimizer)
                 hook.install()
             try:
-                model.fit(x, y, verbose=0, callbacks=[recorder] + user_callbacks, **fit_plan, **fit_kwargs)
+                model.fit(fit_x, y, verbose=0, callbacks=[recorder] + feeders + user_callbacks,
+                          **fit_plan, **fit_kwargs)
             finally:
                 if hook is not None:
                     hook.remove()
