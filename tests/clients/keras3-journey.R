@@ -52,7 +52,7 @@ rt <- step("lr_range_test(model, x, y): R matrix x, R integer labels y", {
   res <- lr_range_test(model, x, y)
   check(inherits(res, "lr_range_test"), "not an lr_range_test result")
   check(identical(get_weights(model), weights_before), "the weights were not restored exactly")
-  check(as.integer(op_convert_to_numpy(model$optimizer$iterations)) == 0L,
+  check(as.integer(reticulate::py_to_r(op_convert_to_numpy(model$optimizer$iterations))) == 0L,
         "the optimizer's iteration count was not restored")
   res
 })
@@ -281,7 +281,7 @@ fresh_r_continue <- function(name, load_call, result) {
     "library(kerasclr)",
     sprintf("d <- readRDS(%s)", deparse(data_file)),
     sprintf("m <- %s", load_call),
-    "it <- as.integer(op_convert_to_numpy(m$optimizer$iterations))",
+    "it <- as.integer(reticulate::py_to_r(op_convert_to_numpy(m$optimizer$iterations)))",
     "lr <- as.numeric(op_convert_to_numpy(m$optimizer$learning_rate))",
     "fit(m, d$x, d$y, epochs = 1, batch_size = 32, shuffle = FALSE, verbose = 0)",
     sprintf("saveRDS(list(iterations = it, lr = lr, weights = get_weights(m)), %s)",
