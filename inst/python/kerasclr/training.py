@@ -4,7 +4,9 @@ They hide the differences between the Keras 3 backends (TensorFlow, JAX, PyTorch
 and Keras 2 (``tf_keras``) where the training loop is concerned:
 
 - ``inner_optimizer(optimizer)``: the optimizer that really updates the weights
-  (unwraps ``LossScaleOptimizer``, used by mixed precision).
+  (unwraps ``LossScaleOptimizer``, used by mixed precision); a wrapper that hands
+  the updates to several optimizers (``MultiOptimizer``) is refused with a clear
+  error (``refuse_delegating_optimizer``).
 - ``optimizer_step(model_or_optimizer) -> int``: the optimizer's own iteration
   count (the step that the *next* update will be). It survives ``fit()`` calls,
   ``steps_per_execution`` and saving/loading, so schedules driven by it resume.
@@ -34,6 +36,7 @@ import numpy as np
 
 __all__ = [
     "inner_optimizer",
+    "refuse_delegating_optimizer",
     "optimizer_step",
     "set_learning_rate",
     "get_learning_rate",
@@ -43,6 +46,7 @@ __all__ = [
     "momentum_attribute",
     "require_momentum_attribute",
     "is_keras2_model",
+    "execution_begins",
 ]
 
 
@@ -52,6 +56,30 @@ __all__ = [
 def is_keras2_model(model_or_optimizer):
     """True for ``tf_keras`` (Keras 2) models and optimizers."""
     return type(model_or_optimizer).__module__.startswith("tf_keras")
+
+
+def execution_begins(model, batches):
+    """The first step of each execution, from the ``batch`` of ``on_train_batch_end``.
+
+    With ``steps_per_execution > 1`` callbacks see one event per execution. Keras
+    3.11 and later (and Keras 2) pass ``on_train_batch_end`` the index of the
+    execution's last batch in the epoch, Keras 3.8 to 3.10 its first (checked:
+    3.8.0, 3.9.0, 3.10.0, 3.11.0, 3.15.1).
+
+    Args:
+        model: the model being trained.
+        batches: the sorted ``batch`` values of one epoch's events.
+
+    Returns:
+        An int64 array: the 0-based step in the epoch at which each event began.
+    """
+    batches = np.asarray(batches, dtype=np.int64)
+    if not is_keras2_model(model):
+        import keras
+
+        if tuple(int(v) for v in keras.version().split(".")[:2]) < (3, 11):
+            return batches
+    return np.concatenate([[0], batches[:-1] + 1]).astype(np.int64)
 
 
 def _model_optimizer(model_or_optimizer):
@@ -77,7 +105,54 @@ def inner_optimizer(optimizer):
     while hasattr(optimizer, "inner_optimizer") and seen < 10:
         optimizer = optimizer.inner_optimizer
         seen += 1
+    refuse_delegating_optimizer(optimizer)
     return optimizer
+
+
+def refuse_delegating_optimizer(optimizer):
+    """Raises when ``optimizer`` hands its updates to other optimizers.
+
+    A wrapper such as ``keras.optimizers.MultiOptimizer`` (Keras 3.15+) or
+    ``DispatchOptimizer`` is built with a learning rate of its own that no update
+    uses: each inner optimizer applies its own rate and momentum. kerasclr drives
+    one optimizer's values, so on such a wrapper its schedule would be silently
+    ignored. A wrapper is recognised by what it is, not by its name: it redefines
+    ``learning_rate`` (MultiOptimizer, DispatchOptimizer; one definition, in the
+    base class, for every plain Keras 2 and 3 optimizer, checked with Keras 3.8 to
+    3.15 and tf_keras 2.21), or it holds other optimizers (in attributes, or lists
+    and dicts of them). ``LossScaleOptimizer`` is unwrapped before this check.
+    """
+    held = _optimizers_held(optimizer)
+    defines_lr = [cls for cls in type(optimizer).__mro__ if "learning_rate" in vars(cls)]
+    if not held and len(defines_lr) <= 1:
+        return
+    inner = f" ({', '.join(type(o).__name__ for o in held)})" if held else ""
+    raise ValueError(
+        f"The optimizer {type(optimizer).__name__} hands its updates to other optimizers"
+        f"{inner}, each with its own learning rate: a kerasclr callback or range test would "
+        "set a rate that no update uses. Compile the model with one optimizer (a "
+        "LossScaleOptimizer around it is fine), or give each inner optimizer a schedule "
+        "of its own (`learning_rate=kerasclr.schedules.CyclicSchedule(...)`, in R "
+        "`learning_rate_schedule_cyclic()`).")
+
+
+def _optimizers_held(optimizer):
+    def is_optimizer(value):
+        kind = type(value)
+        return value is not optimizer and hasattr(kind, "apply_gradients") and hasattr(kind, "iterations")
+
+    found = []
+    for value in getattr(optimizer, "__dict__", {}).values():
+        items = [value]
+        if isinstance(value, (list, tuple)):
+            items = list(value)
+        elif isinstance(value, dict):
+            items = list(value.values())
+        # one level further: a list of dicts such as TF Addons' `optimizer_specs`
+        items = [v for item in items
+                 for v in (item.values() if isinstance(item, dict) else [item])]
+        found.extend(v for v in items if is_optimizer(v) and all(v is not f for f in found))
+    return found
 
 
 def _to_float(value):
