@@ -3,9 +3,9 @@
 #' Install the Python dependencies of kerasclr
 #'
 #' Creates a Python virtual environment (with [reticulate::virtualenv_create()]) and
-#' installs Keras 3, NumPy, scikit-learn and one or more Keras backends into it. kerasclr
-#' uses the environment `"r-kerasclr"` automatically when it is loaded, unless
-#' `RETICULATE_PYTHON` is set or Python is already running.
+#' installs Keras 3 (3.8 or later), NumPy, scikit-learn and one or more Keras backends
+#' into it. kerasclr uses the environment `"r-kerasclr"` automatically when it is
+#' loaded, unless `RETICULATE_PYTHON` is set or Python is already running.
 #'
 #' With reticulate older than 1.36, which cannot convert NumPy 2 arrays, `numpy<2` and
 #' `ml_dtypes<0.6` are installed.
