@@ -31,6 +31,7 @@ and Keras 2 (``tf_keras``) where the training loop is concerned:
 """
 
 import math
+import weakref
 
 import numpy as np
 
@@ -109,6 +110,12 @@ def inner_optimizer(optimizer):
     return optimizer
 
 
+# Optimizers found plain, with their `built` state then: inner_optimizer() runs per batch on
+# some paths, and the check reads every attribute.
+_PLAIN_OPTIMIZERS = weakref.WeakKeyDictionary()
+_UNSEEN = object()
+
+
 def refuse_delegating_optimizer(optimizer):
     """Raises when ``optimizer`` hands its updates to other optimizers.
 
@@ -122,9 +129,19 @@ def refuse_delegating_optimizer(optimizer):
     3.15 and tf_keras 2.21), or it holds other optimizers (in attributes, or lists
     and dicts of them). ``LossScaleOptimizer`` is unwrapped before this check.
     """
+    built = getattr(optimizer, "built", None)
+    try:
+        if _PLAIN_OPTIMIZERS.get(optimizer, _UNSEEN) == built:
+            return  # checked already (building may add inner optimizers: checked again then)
+    except TypeError:  # not weakly referenceable
+        pass
     held = _optimizers_held(optimizer)
     defines_lr = [cls for cls in type(optimizer).__mro__ if "learning_rate" in vars(cls)]
     if not held and len(defines_lr) <= 1:
+        try:
+            _PLAIN_OPTIMIZERS[optimizer] = built
+        except TypeError:
+            pass
         return
     inner = f" ({', '.join(type(o).__name__ for o in held)})" if held else ""
     raise ValueError(
