@@ -6,8 +6,8 @@
 Two processes on 127.0.0.1 train the same small model (reference_training.make_model) data
 parallel: a global batch of 4 rows is split in two, rows ``4k + 2i`` and ``4k + 2i + 1`` of
 ``make_data(n=N_ROWS)`` going to process ``i``. Each worker trains with CyclicLR (cycling
-momentum) and with OneCycle, the JAX one also runs the range test, and writes its histories
-and weights to out.json, the weights as the hex of their bytes so that the test compares
+momentum) and with OneCycle, runs the range test, and writes its histories, weights and
+states before and after each range test to out.json, the weights as the hex of their bytes so that the test compares
 them bit for bit.
 
 - ``jax``: ``jax.distributed.initialize()`` with gloo CPU collectives, one CPU device per
@@ -30,9 +30,6 @@ CYCLE = dict(base_lr=0.01, max_lr=0.08, step_size=2, momentum=(0.95, 0.6))
 CYCLE_EPOCHS = 2
 ONE_CYCLE = dict(max_lr=0.1, pct_start=0.3)
 ONE_CYCLE_EPOCHS = 3
-# The Keras 2 callbacks are built with `keras2=True` today; once one class serves every
-# Keras, this becomes `KERAS2_FLAG = {}`.
-KERAS2_FLAG = {"keras2": True}
 
 
 def local_rows(process_id):
@@ -59,6 +56,30 @@ def train(make_model, make_optimizer, make_callback, epochs, data, fit_kwargs):
     return model, {"start": start, "weights": hex_arrays(model.get_weights()), "history": history(cb)}
 
 
+RANGE_TESTS = (("default", dict(start_lr=1e-4, end_lr=1.0, num_iter=12)),
+               ("diverging", dict(start_lr=1e-3, end_lr=1e4, num_iter=30)),
+               ("momentum_grid", dict(start_lr=1e-4, end_lr=1.0, num_iter=8, momentum=[0.5, 0.9])))
+
+
+def range_tests(model, data, fit_kwargs):
+    """The range test on a trained model (built, with momentum buffers): the default path,
+    one that diverges, and a momentum grid; the state before and after each, and its curve."""
+    from kerasclr import range_test, training
+
+    def state():
+        return hex_arrays(model.get_weights()) + hex_arrays(training.optimizer_variables(model.optimizer))
+
+    tests = {}
+    for name, kwargs in RANGE_TESTS:
+        before = state()
+        res = range_test.lr_range_test(model, *data, verbose=False, **fit_kwargs, **kwargs)
+        tests[name] = {"before": before, "after": state(),
+                       "lr": [float(v) for v in res["history"]["lr"]],
+                       "loss": [float(v) for v in res["history"]["loss"]],
+                       "stop_reasons": [run["stop_reason"] for run in res["runs"]]}
+    return tests
+
+
 def jax_worker(port, process_id, out):
     import jax
     from jax._src.lib import xla_client
@@ -74,7 +95,7 @@ def jax_worker(port, process_id, out):
                                initialization_timeout=120)
     import keras
 
-    from kerasclr import callbacks, range_test
+    from kerasclr import callbacks
     from reference_training import make_data, make_model
 
     assert jax.process_count() == 2 and len(jax.devices()) == 2 and len(jax.local_devices()) == 1
@@ -92,21 +113,7 @@ def jax_worker(port, process_id, out):
     _, result["one_cycle"] = train(lambda opt: make_model(keras, opt), sgd,
                                    lambda: callbacks.OneCycle(**ONE_CYCLE), ONE_CYCLE_EPOCHS, data, fit)
 
-    # The range test on the model trained above (built, with momentum buffers): the
-    # default path, one that diverges, and a momentum grid (the in-step hook).
-    tests = {}
-    for name, kwargs in (("default", dict(start_lr=1e-4, end_lr=1.0, num_iter=12)),
-                         ("diverging", dict(start_lr=1e-3, end_lr=1e4, num_iter=30)),
-                         ("momentum_grid", dict(start_lr=1e-4, end_lr=1.0, num_iter=8, momentum=[0.5, 0.9]))):
-        before = hex_arrays(model.get_weights()) + hex_arrays(model.optimizer.variables)
-        res = range_test.lr_range_test(model, *data, batch_size=LOCAL_BATCH, verbose=False, shuffle=False,
-                                       **kwargs)
-        tests[name] = {"before": before,
-                       "after": hex_arrays(model.get_weights()) + hex_arrays(model.optimizer.variables),
-                       "lr": [float(v) for v in res["history"]["lr"]],
-                       "loss": [float(v) for v in res["history"]["loss"]],
-                       "stop_reasons": [run["stop_reason"] for run in res["runs"]]}
-    result["range_test"] = tests
+    result["range_test"] = range_tests(model, data, dict(batch_size=LOCAL_BATCH, shuffle=False))
     with open(out, "w") as f:
         json.dump(result, f)
 
@@ -133,19 +140,23 @@ def mwms_worker(out):
     dataset = strategy.distribute_datasets_from_function(worker_dataset)
     fit = dict(steps_per_epoch=N_ROWS // 4)
 
-    def make_model(optimizer):
+    def make_model(optimizer, reduction="auto"):
         tf_keras.utils.set_random_seed(1)
         with strategy.scope():
             model = tf_keras.Sequential([tf_keras.Input((3,)), tf_keras.layers.Dense(2)])
             model.compile(optimizer, loss="mse")
+        # How tf_keras combines the workers' logs: "auto" (their sum) or "first".
+        model.distribute_reduction_method = reduction
         return model
 
-    sgd = lambda: tf_keras.optimizers.legacy.SGD(0.5, momentum=0.9)  # noqa: E731
+    # The optimizer that the old R package's optimizer_sgd(momentum = 0.9) creates.
+    sgd = lambda: tf_keras.optimizers.SGD(0.5, momentum=0.9)  # noqa: E731
     result = {"num_replicas": strategy.num_replicas_in_sync}
-    _, result["cyclic"] = train(make_model, sgd, lambda: callbacks.CyclicLR(**KERAS2_FLAG, **CYCLE),
-                                CYCLE_EPOCHS, (dataset,), fit)
-    _, result["one_cycle"] = train(make_model, sgd, lambda: callbacks.OneCycle(**KERAS2_FLAG, **ONE_CYCLE),
-                                   ONE_CYCLE_EPOCHS, (dataset,), fit)
+    model, result["cyclic"] = train(make_model, sgd, lambda: callbacks.CyclicLR(**CYCLE),
+                                    CYCLE_EPOCHS, (dataset,), fit)
+    _, result["one_cycle"] = train(lambda opt: make_model(opt, "first"), sgd,
+                                   lambda: callbacks.OneCycle(**ONE_CYCLE), ONE_CYCLE_EPOCHS, (dataset,), fit)
+    result["range_test"] = range_tests(model, (dataset,), {})
     with open(out, "w") as f:
         json.dump(result, f)
 

@@ -362,36 +362,6 @@ def test_reloaded_model_continues_in_a_fresh_process(keras, tmp_path, kind):
         np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.backends("tensorflow")
-@pytest.mark.parametrize("optimizer", ["legacy", "new"])
-def test_keras2_models(optimizer):
-    tf_keras = pytest.importorskip("tf_keras")
-    from kerasclr import callbacks
-
-    x, y = make_data(n=10)
-    lrs, moms = _cyclic_reference(6)
-    tf_keras.utils.set_random_seed(1)
-    model = tf_keras.Sequential([tf_keras.Input((3,)), tf_keras.layers.Dense(2)])
-    if optimizer == "legacy":
-        model.compile(tf_keras.optimizers.legacy.SGD(0.5, momentum=0.9), loss="mse")
-        cb = callbacks.CyclicLR(momentum=(0.95, 0.6), keras2=True, **CYCLE)
-        ref = sgd(lrs, moms)
-    else:
-        model.compile(tf_keras.optimizers.SGD(0.5), loss="mse")
-        with pytest.raises(ValueError, match="legacy optimizer"):
-            model.fit(x, y, epochs=1, verbose=0,
-                      callbacks=[callbacks.CyclicLR(momentum=(0.95, 0.6), keras2=True, **CYCLE)])
-        cb = callbacks.CyclicLR(keras2=True, **CYCLE)
-        ref = sgd(lrs)
-    start = _weights(model)
-    model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[cb])
-    expected, losses = simulate(start, x, y, 4, 2, ref)
-    _assert_weights(model, expected)
-    h = cb.history_arrays()
-    np.testing.assert_allclose(h["learning_rate"], lrs, rtol=1e-12)
-    np.testing.assert_allclose(h["loss"], losses, rtol=1e-4)
-
-
 _DISTRIBUTED = textwrap.dedent("""
     import json, os, sys
     sys.path.insert(0, sys.argv[1])

@@ -3,7 +3,9 @@
 The workers (distributed_worker.py) each feed half of every global batch of 4. Both must
 use the same learning rate and momentum at every step, end with bit-identical weights,
 and match the NumPy reference trained on the whole batches with the intended schedule;
-the range test must put the weights and optimizer state back bit for bit in both.
+the range test must put the weights and optimizer state back bit for bit in both. TensorFlow's
+worker servers listen on their ports on every interface (the cluster's addresses are 127.0.0.1);
+the JAX coordinator and gloo are bound to 127.0.0.1.
 
 Bounded in time: free ports from the OS, a deadline for the pair, and when one worker
 fails the other (which would wait for it in a collective) is killed at once.
@@ -124,14 +126,9 @@ def _check_training(results, loss_rtol=1e-4):
         np.testing.assert_allclose(first["history"]["loss"], losses, rtol=loss_rtol)
 
 
-@pytest.mark.backends("jax")
-def test_jax_two_processes_data_parallel(tmp_path):
-    (port,) = _free_ports(1)
-    env = {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "XLA_FLAGS": ""}
-    results = _run_pair(tmp_path, [(["jax", str(port), str(i)], env) for i in range(2)])
-    assert [r["process_count"] for r in results] == [2, 2]
-    _check_training(results)
-    for name in ("default", "diverging", "momentum_grid"):
+def _check_range_tests(results):
+    """Every range test restored both workers bit for bit; both saw the same curve and stop."""
+    for name, _ in worker.RANGE_TESTS:
         first, second = results[0]["range_test"][name], results[1]["range_test"][name]
         for r in (first, second):
             _assert_bitwise(r["before"], r["after"], f"range test {name}: not restored")
@@ -140,6 +137,16 @@ def test_jax_two_processes_data_parallel(tmp_path):
     assert results[0]["range_test"]["default"]["stop_reasons"] == ["completed"]
     assert results[0]["range_test"]["diverging"]["stop_reasons"] == ["diverged"]
     assert results[0]["range_test"]["momentum_grid"]["stop_reasons"] == ["completed", "completed"]
+
+
+@pytest.mark.backends("jax")
+def test_jax_two_processes_data_parallel(tmp_path):
+    (port,) = _free_ports(1)
+    env = {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "XLA_FLAGS": ""}
+    results = _run_pair(tmp_path, [(["jax", str(port), str(i)], env) for i in range(2)])
+    assert [r["process_count"] for r in results] == [2, 2]
+    _check_training(results)
+    _check_range_tests(results)
 
 
 @pytest.mark.backends("tensorflow")
@@ -154,3 +161,4 @@ def test_keras2_multi_worker_mirrored_strategy(tmp_path):
     results = _run_pair(tmp_path, pairs)
     assert [r["num_replicas"] for r in results] == [2, 2]
     _check_training(results)
+    _check_range_tests(results)

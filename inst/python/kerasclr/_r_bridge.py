@@ -1,4 +1,9 @@
-"""Fast evaluation of a policy into R memory (used by R's cyclic_lr() and one_cycle_lr()).
+"""What the R package needs from Python beyond the public API.
+
+``evaluate_into``: fast evaluation of a policy into R memory (R's cyclic_lr() and
+one_cycle_lr()). ``generator_of``: an R generator function as the Python generator Keras
+takes (R/data.R).
+
 
 reticulate hands an R double array to NumPy without copying, but read-only, and copies a
 NumPy result back into R element by element-slow (24 ms for 1e6 values with reticulate
@@ -39,3 +44,28 @@ def evaluate_into(out, policy, iterations, kwargs, chunk):
     for start in range(0, out.shape[0], chunk):
         target[start : start + chunk] = policy(iterations[start : start + chunk], **kwargs)
     return True if shared else target
+
+
+class BatchError:
+    """An R error met while making a batch, carried to :func:`generator_of` to be raised."""
+
+    def __init__(self, message):
+        self.message = message
+
+
+class RGeneratorError(RuntimeError):
+    """The R generator function, or the conversion of its batch, failed (R's message)."""
+
+
+def generator_of(iterator):
+    """The batches of an R iterator (``reticulate::py_iterator()``) as a Python generator.
+
+    Keras' ``fit()`` takes generators but not other iterators (as keras3's
+    ``as_data_generator()`` also does). A :class:`BatchError` from R (the R function failed,
+    or its batch is not data) is raised as an :class:`RGeneratorError` with R's message, so
+    that ``fit()`` stops with it instead of the data silently ending.
+    """
+    for batch in iterator:
+        if isinstance(batch, BatchError):
+            raise RGeneratorError(batch.message)
+        yield batch
