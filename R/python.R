@@ -68,8 +68,10 @@ setup_problem <- function(missing, python = NULL, version = NULL) {
   switch(missing,
          python = paste("Python is not available to reticulate.", fix),
          numpy = sprintf("The Python module `numpy` is not installed in %s. %s", python, fix),
-         keras = sprintf("The Python module `keras` (>= 3) is not installed in %s. %s", python, fix),
-         old_keras = sprintf("Keras %s is too old: kerasclr needs Keras >= 3. %s", version, fix))
+         keras = sprintf("The Python module `keras` (>= %s) is not installed in %s. %s",
+                         KERAS_MIN_VERSION, python, fix),
+         old_keras = sprintf("Keras %s is too old: kerasclr needs Keras >= %s. %s", version,
+                             KERAS_MIN_VERSION, fix))
 }
 
 numpy_version <- function() {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up what is missing (scripts/setup.sh) and runs every test of kerasclr:
-#   - pytest: the backend-free tests once, the Keras tests on the tensorflow, jax and torch backends;
+#   - pytest: the backend-free tests once, the Keras tests on the tensorflow, jax and torch backends,
+#     and the TensorFlow ones again with the oldest supported Keras (setup.sh's second environment);
 #   - the wheel: built, installed into a fresh virtualenv, its public-API tests run on the installed copy;
 #   - testthat: the whole R suite on tensorflow, the R files that train models again on jax and torch.
 # A test that cannot reach Python or Keras fails (KERASCLR_REQUIRE_PYTHON=true) instead of skipping.
@@ -17,10 +18,10 @@ R_KERAS_FILTER=${KERASCLR_R_KERAS_FILTER:-"callbacks|data|lr-range-test|saving|s
 results=$(mktemp -d)
 status=0
 
-run_pytest() {  # label, then pytest arguments
+run_pytest() {  # label, then pytest arguments; PYTEST_PYTHON: another interpreter
   local label=$1; shift
   echo "== pytest [$label]"
-  "$KERASCLR_VENV/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$results/py-$label.xml" "$@"
+  "${PYTEST_PYTHON:-$KERASCLR_VENV/bin/python}" -m pytest -q -p no:cacheprovider --junitxml="$results/py-$label.xml" "$@"
   local rc=$?
   # 5 = nothing collected (e.g. no test of that marker): not a failure of its own.
   if [ $rc -ne 0 ] && [ $rc -ne 5 ]; then status=1; fi
@@ -69,6 +70,11 @@ run_testthat() {  # label, filter
 
 run_pytest core tests/python -m "not keras"
 for b in $BACKENDS; do KERAS_BACKEND=$b run_pytest "$b" tests/python -m keras; done
+if [[ " $BACKENDS " == *" tensorflow "* ]]; then
+  KERAS_BACKEND=tensorflow KERASCLR_EXPECT_KERAS=$KERASCLR_OLDEST_KERAS \
+    PYTEST_PYTHON=$KERASCLR_OLDEST_VENV/bin/python \
+    run_pytest "tensorflow-keras-$KERASCLR_OLDEST_KERAS" tests/python -m keras
+fi
 run_installed "${BACKENDS%% *}"
 first=1
 for b in $BACKENDS; do

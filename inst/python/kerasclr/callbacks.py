@@ -355,9 +355,7 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
         rows = sorted(self._rows, key=lambda row: row[0])
         if not rows:
             return
-        ends = np.asarray([row[0] for row in rows], dtype=np.int64)
-        begins = np.concatenate([[0], ends[:-1] + 1])  # an event covers steps begin..end
-        iterations = self._epoch_start + begins
+        iterations = self._epoch_start + training.execution_begins(self.model, [row[0] for row in rows])
         n = len(rows)
         # Without a standard loss tracker (custom train_step): the logged value.
         losses = [row[2].get("loss", np.nan) if row[1] is None else float(np.asarray(row[1]))

@@ -120,8 +120,9 @@ def _batches_per_epoch(x, batch_size):
     n = _num_samples(x)
     if n is not None:
         return math.ceil(n / batch_size)
-    if hasattr(x, "cardinality"):  # tf.data.Dataset
-        card = int(x.cardinality())
+    if hasattr(x, "cardinality"):  # tf.data.Dataset: a method; tf.distribute's datasets: a number
+        card = x.cardinality
+        card = int(card() if callable(card) else card)
         return card if card >= 0 else None  # -1 infinite, -2 unknown
     try:
         return len(x)  # PyDataset, torch DataLoader, keras Sequence

@@ -4,7 +4,9 @@ They hide the differences between the Keras 3 backends (TensorFlow, JAX, PyTorch
 and Keras 2 (``tf_keras``) where the training loop is concerned:
 
 - ``inner_optimizer(optimizer)``: the optimizer that really updates the weights
-  (unwraps ``LossScaleOptimizer``, used by mixed precision).
+  (unwraps ``LossScaleOptimizer``, used by mixed precision); a wrapper that hands
+  the updates to several optimizers (``MultiOptimizer``) is refused with a clear
+  error (``refuse_delegating_optimizer``).
 - ``optimizer_step(model_or_optimizer) -> int``: the optimizer's own iteration
   count (the step that the *next* update will be). It survives ``fit()`` calls,
   ``steps_per_execution`` and saving/loading, so schedules driven by it resume.
@@ -36,11 +38,13 @@ read here (section "Keras 2"), checked with tf_keras 2.21 (its optimizers in
 
 import math
 import operator
+import weakref
 
 import numpy as np
 
 __all__ = [
     "inner_optimizer",
+    "refuse_delegating_optimizer",
     "optimizer_step",
     "set_learning_rate",
     "get_learning_rate",
@@ -61,6 +65,7 @@ __all__ = [
     "metric_variables",
     "truncate_list",
     "Keras2CallbackMixin",
+    "execution_begins",
 ]
 
 
@@ -70,6 +75,30 @@ __all__ = [
 def is_keras2_model(model_or_optimizer):
     """True for ``tf_keras`` (Keras 2) models and optimizers."""
     return type(model_or_optimizer).__module__.startswith("tf_keras")
+
+
+def execution_begins(model, batches):
+    """The first step of each execution, from the ``batch`` of ``on_train_batch_end``.
+
+    With ``steps_per_execution > 1`` callbacks see one event per execution. Keras
+    3.11 and later (and Keras 2) pass ``on_train_batch_end`` the index of the
+    execution's last batch in the epoch, Keras 3.8 to 3.10 its first (checked:
+    3.8.0, 3.9.0, 3.10.0, 3.11.0, 3.15.1).
+
+    Args:
+        model: the model being trained.
+        batches: the sorted ``batch`` values of one epoch's events.
+
+    Returns:
+        An int64 array: the 0-based step in the epoch at which each event began.
+    """
+    batches = np.asarray(batches, dtype=np.int64)
+    if not is_keras2_model(model):
+        import keras
+
+        if tuple(int(v) for v in keras.version().split(".")[:2]) < (3, 11):
+            return batches
+    return np.concatenate([[0], batches[:-1] + 1]).astype(np.int64)
 
 
 def _model_optimizer(model_or_optimizer):
@@ -95,7 +124,70 @@ def inner_optimizer(optimizer):
     while hasattr(optimizer, "inner_optimizer") and seen < 10:
         optimizer = optimizer.inner_optimizer
         seen += 1
+    refuse_delegating_optimizer(optimizer)
     return optimizer
+
+
+# Optimizers found plain, with their `built` state then: inner_optimizer() runs per batch on
+# some paths, and the check reads every attribute.
+_PLAIN_OPTIMIZERS = weakref.WeakKeyDictionary()
+_UNSEEN = object()
+
+
+def refuse_delegating_optimizer(optimizer):
+    """Raises when ``optimizer`` hands its updates to other optimizers.
+
+    A wrapper such as ``keras.optimizers.MultiOptimizer`` (Keras 3.15+) or
+    ``DispatchOptimizer`` is built with a learning rate of its own that no update
+    uses: each inner optimizer applies its own rate and momentum. kerasclr drives
+    one optimizer's values, so on such a wrapper its schedule would be silently
+    ignored. A wrapper is recognised by what it is, not by its name: it redefines
+    ``learning_rate`` (MultiOptimizer, DispatchOptimizer; one definition, in the
+    base class, for every plain Keras 2 and 3 optimizer, checked with Keras 3.8 to
+    3.15 and tf_keras 2.21), or it holds other optimizers (in attributes, or lists
+    and dicts of them). ``LossScaleOptimizer`` is unwrapped before this check.
+    """
+    built = getattr(optimizer, "built", None)
+    try:
+        if _PLAIN_OPTIMIZERS.get(optimizer, _UNSEEN) == built:
+            return  # checked already (building may add inner optimizers: checked again then)
+    except TypeError:  # not weakly referenceable
+        pass
+    held = _optimizers_held(optimizer)
+    defines_lr = [cls for cls in type(optimizer).__mro__ if "learning_rate" in vars(cls)]
+    if not held and len(defines_lr) <= 1:
+        try:
+            _PLAIN_OPTIMIZERS[optimizer] = built
+        except TypeError:
+            pass
+        return
+    inner = f" ({', '.join(type(o).__name__ for o in held)})" if held else ""
+    raise ValueError(
+        f"The optimizer {type(optimizer).__name__} hands its updates to other optimizers"
+        f"{inner}, each with its own learning rate: a kerasclr callback or range test would "
+        "set a rate that no update uses. Compile the model with one optimizer (a "
+        "LossScaleOptimizer around it is fine), or give each inner optimizer a schedule "
+        "of its own (`learning_rate=kerasclr.schedules.CyclicSchedule(...)`, in R "
+        "`learning_rate_schedule_cyclic()`).")
+
+
+def _optimizers_held(optimizer):
+    def is_optimizer(value):
+        kind = type(value)
+        return value is not optimizer and hasattr(kind, "apply_gradients") and hasattr(kind, "iterations")
+
+    found = []
+    for value in getattr(optimizer, "__dict__", {}).values():
+        items = [value]
+        if isinstance(value, (list, tuple)):
+            items = list(value)
+        elif isinstance(value, dict):
+            items = list(value.values())
+        # one level further: a list of dicts such as TF Addons' `optimizer_specs`
+        items = [v for item in items
+                 for v in (item.values() if isinstance(item, dict) else [item])]
+        found.extend(v for v in items if is_optimizer(v) and all(v is not f for f in found))
+    return found
 
 
 def _to_float(value):
@@ -319,6 +411,20 @@ def _batch_mean(total_before, count_before, total_after, count_after, ops=None):
                      float("nan"))
 
 
+def _keras2_adds_replica_logs(model):
+    """Whether tf_keras adds up the replicas' step logs under a tf.distribute strategy.
+
+    Its ``distribute_reduction_method`` "auto" means "sum" except on TPUs ("first");
+    tf_keras 2.21, ``reduce_per_replica``.
+    """
+    method = getattr(model, "distribute_reduction_method", "auto")
+    if method == "auto":
+        import tensorflow as tf
+
+        return not isinstance(model.distribute_strategy, tf.distribute.TPUStrategy)
+    return method == "sum"
+
+
 class LossProbe:
     """Makes the train step also return the loss of its own batch, in ``logs``.
 
@@ -353,8 +459,14 @@ class LossProbe:
                 # the operations on one variable as written).
                 total, count = tf.identity(tracker.total), tf.identity(tracker.count)
                 logs = dict(original(data))
-                logs[BATCH_LOSS_KEY] = _batch_mean(total, count, tf.identity(tracker.total),
-                                                   tf.identity(tracker.count), ops=tf)
+                d_total, d_count = tf.identity(tracker.total) - total, tf.identity(tracker.count) - count
+                replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+                if replicas > 1:  # each replica saw its share of the batch
+                    d_total, d_count = tf.distribute.get_replica_context().all_reduce("sum", [d_total, d_count])
+                value = _batch_mean(0.0, 0.0, d_total, d_count, ops=tf)
+                if replicas > 1 and _keras2_adds_replica_logs(model):
+                    value = value / replicas  # so that the sum is the batch's loss
+                logs[BATCH_LOSS_KEY] = value
                 return logs
 
             object.__setattr__(model, "train_step", train_step)
