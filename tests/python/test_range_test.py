@@ -328,6 +328,39 @@ def test_grid_runs_start_from_the_same_state(keras):
         assert not np.array_equal(other[:k], loss[same][:k])
 
 
+def test_other_compiled_functions_are_left_alone(keras):
+    """A range test that traces its own steps (a grid, the hook) keeps every other trace.
+
+    The user's own jitted function keeps its compiled cache (JAX), and the model's own
+    train step still trains with its own hyperparameters afterwards: a twin model
+    trained alongside ends bit for bit the same.
+    """
+    from kerasclr.range_test import lr_range_test
+
+    x, y = _data()
+    models = [_trained(keras, _model(keras, OPTIMIZERS["sgd_momentum"](keras), extras=False), x, y)
+              for _ in range(2)]
+    jitted = None
+    if keras.backend.backend() == "jax":
+        import jax
+
+        jitted = jax.jit(lambda a: a * 2.0 + 1.0)
+        jitted(np.ones(3, "float32"))
+        jitted(np.ones((2, 2), "float32"))
+        cached = jitted._cache_size()
+        assert cached == 2
+    result = lr_range_test(models[0], x, y, start_lr=1e-3, end_lr=1.0, num_iter=6, batch_size=16,
+                           weight_decay=[0.5], momentum=[0.0, 0.5], verbose=False)
+    assert [r["steps"] for r in result["runs"]] == [6, 6]
+    assert "train_step" not in vars(models[0])  # the model's own method again
+    if jitted is not None:
+        assert jitted._cache_size() == cached
+    for model in models:
+        model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(*(m.get_weights() for m in models)):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_momentum_grid_needs_momentum_buffers(keras):
     from kerasclr.range_test import lr_range_test
 

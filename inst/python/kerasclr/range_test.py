@@ -470,7 +470,7 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
     if isinstance(x, MainThreadBatches):
         fit_x, feeders = x.generator(), [x.feeder()]
     lr_control = fit_kwargs.pop("_lr_control", "auto")  # "auto", "hook", "variable": for tests
-    completed = retraced = False
+    completed = False
     try:
         for run_index, (wd, mom) in enumerate(grid):
             if run_index > 0:
@@ -490,11 +490,9 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
                 training.replace_learning_rate_schedule(optimizer)
             use_hook = not keras2 and (lr_control == "hook" or (lr_control == "auto" and (
                 grid_value or not training.learning_rate_is_variable(optimizer))))
-            if use_hook or grid_value or training.steps_per_execution(model) != 1:
-                # A fresh trace: hyperparameters are Python constants in the compiled step.
+            retrace = use_hook or grid_value or training.steps_per_execution(model) != 1
+            if retrace:
                 model.steps_per_execution = 1
-                _forget_compiled_steps(model)
-                retraced = True
             label = _run_label(wd, mom)
             progbar = None
             if verbose:
@@ -514,12 +512,16 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
                 hook = training.ScheduleHook(model, lr_fn=lr_fn)
                 training.replace_learning_rate_schedule(optimizer)
                 hook.install()
+            # A fresh trace: hyperparameters are Python constants in the compiled step.
+            fresh_trace = _FreshTrace(model).install() if retrace else None
             try:
                 model.fit(fit_x, y, verbose=0, callbacks=[recorder] + feeders + user_callbacks,
                           **fit_plan, **fit_kwargs)
             finally:
                 if hook is not None:
                     hook.remove()
+                if fresh_trace is not None:
+                    fresh_trace.remove()
             steps = len(recorder.records["loss"])
             reason = recorder.stop_reason or ("exhausted" if steps < num_iter else "completed")
             if progbar is not None:
@@ -544,8 +546,6 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
     finally:
         # Always the hyperparameters; the variables unless restore=False after a clean run.
         state.restore(variables=restore or not completed)
-        if retraced:
-            _forget_compiled_steps(model, keep_function=True)
 
     best = min(range(len(runs)), key=lambda i: runs[i]["score"])
     return RangeTestResult(
@@ -560,35 +560,56 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
     )
 
 
-def _forget_compiled_steps(model, keep_function=False):
-    """Makes the next ``fit()`` trace its train step again.
+class _FreshTrace:
+    """Makes the next ``fit()`` trace its train step again, touching no other compiled function.
 
     Hyperparameters (weight decay, momentum, the learning-rate hook) are Python
     constants in the traced step. A new ``train_function`` is enough on TensorFlow
-    and PyTorch. On JAX, Keras jits the same bound method ``model.train_step`` every
-    time, and while an older jitted train function is still alive (we keep the
-    user's one to restore it) a new ``jax.jit`` reuses its trace, with the old
-    constants. So on JAX the trace caches are cleared. A Keras 2 optimizer with
-    ``jit_compile`` gets a fresh per-variable update step (``ModelState.restore``
-    gives it back its own).
-
-    Args:
-        keep_function: keep ``model.train_function`` (when it was just restored to
-            the user's own, which must retrace with the restored hyperparameters).
+    and PyTorch. On JAX, Keras jits the bound method ``model.train_step`` every time
+    (keras/src/backend/jax/trainer.py, ``make_train_function``; Keras 3.8 to 3.15.1),
+    and ``jax.jit``'s trace cache is keyed by the function: a new jit of the same
+    method would reuse an older trace (the user's, or an earlier grid value's) with
+    its old constants. So the model gets a train step of its own, a new function
+    object per trace, for one ``fit()``; ``remove()`` gives it back its own, whose
+    compiled traces are untouched. A Keras 2 optimizer with ``jit_compile`` gets a
+    fresh per-variable update step (``ModelState.restore`` gives it back its own).
     """
-    import keras
 
-    if not keep_function:
+    def __init__(self, model):
+        self.model = model
+        self._saved = None
+
+    def install(self):
+        import keras
+
+        model = self.model
         model.train_function = None
-    if training.is_keras2_model(model):
-        optimizer = training.inner_optimizer(model.optimizer)
-        update_step = None if keep_function else training.fresh_keras2_update_step(optimizer)
-        if update_step is not None:
-            object.__setattr__(optimizer, "_update_step_xla", update_step)
-    elif keras.backend.backend() == "jax":
-        import jax
+        if training.is_keras2_model(model):
+            optimizer = training.inner_optimizer(model.optimizer)
+            update_step = training.fresh_keras2_update_step(optimizer)
+            if update_step is not None:
+                object.__setattr__(optimizer, "_update_step_xla", update_step)
+        elif keras.backend.backend() == "jax":
+            self._saved = model.__dict__.get("train_step", _NO_ATTRIBUTE)
+            step = model.train_step
 
-        jax.clear_caches()
+            def train_step(state, data):
+                return step(state, data)
+
+            object.__setattr__(model, "train_step", train_step)
+        return self
+
+    def remove(self):
+        if self._saved is None:
+            return
+        if self._saved is _NO_ATTRIBUTE:
+            self.model.__dict__.pop("train_step", None)
+        else:
+            object.__setattr__(self.model, "train_step", self._saved)
+        self._saved = None
+
+
+_NO_ATTRIBUTE = object()
 
 
 def _run_score(records):
