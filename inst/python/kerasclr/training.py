@@ -280,7 +280,8 @@ def replace_learning_rate_schedule(optimizer):
     """Puts a variable in place of the optimizer's learning-rate schedule, if it has one.
 
     For the range test, which drives the learning rate itself; ``ModelState.restore()``
-    puts the schedule back (it restores the optimizer's attributes).
+    puts the schedule back (it restores the optimizer's attributes and its list of
+    variables, where the stand-in was added).
     """
     optimizer = inner_optimizer(optimizer)
     if learning_rate_is_variable(optimizer):
@@ -295,6 +296,10 @@ def replace_learning_rate_schedule(optimizer):
 
     stand_in = keras.Variable(0.0, dtype="float32", trainable=False, name="range_test_lr")
     object.__setattr__(optimizer, "_learning_rate", stand_in)
+    # One of the optimizer's variables, as a learning rate given as a number is: the JAX
+    # fit loop carries those as state (set_learning_rate writes there), where any other
+    # variable would be a constant of the traced step.
+    optimizer._track_variable(stand_in)
 
 
 def set_learning_rate(model, value):
