@@ -4,10 +4,9 @@
    same 100 batches, measured side by side in one process, per backend (each backend in
    its own subprocess). Two references: a *warm* fit (the model's train function already
    traced, the best case for fit) and a *cold* fit (a fresh model, tracing included, what
-   a first fit costs). Goal: range test / warm fit <= 1.15. The last two columns force
-   each way of driving the learning rate (in-step hook, or the optimizer's variable set
-   per batch); the default ("auto") picks the variable without a grid, the hook with one
-   (a grid value is a constant of the traced step, so the step is traced again anyway).
+   a first fit costs). Goal: range test / warm fit <= 1.10 on every backend. The range
+   test sets the optimizer's learning-rate variable per batch and reuses the model's own
+   compiled step (no grid here, so no fresh trace).
 
 2. digits: scikit-learn digits, MLP 64-128-10, SGD momentum 0.9. One-cycle training with
    max_lr taken from the range test (its `lr_range[1]`, i.e. the valley suggestion), at
@@ -62,7 +61,7 @@ def _overhead_one_backend():
 
     warm_model = make()
     warm_model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)  # trace once
-    rows = {"fit_warm": [], "fit_cold": [], "range_test": [], "steps": [], "hook": [], "variable": []}
+    rows = {"fit_warm": [], "fit_cold": [], "range_test": [], "steps": []}
     for _ in range(REPEATS):
         # interleaved, so that machine load hits all three alike
         rows["fit_warm"].append(timed(lambda: warm_model.fit(x, y, batch_size=batch_size, epochs=1,
@@ -74,13 +73,6 @@ def _overhead_one_backend():
             warm_model, x, y, start_lr=1e-5, end_lr=1e-1, num_iter=100, batch_size=batch_size,
             diverge_threshold=1e9, verbose=False))))
         rows["steps"].append(out["runs"][0]["steps"])
-    # Each way of driving the lr, forced; the hook last: on JAX it clears the trace caches,
-    # so the fit after it compiles again, which would spoil the warm-fit reference.
-    for control in ("variable", "hook"):
-        for _ in range(REPEATS):
-            rows[control].append(timed(lambda: lr_range_test(
-                warm_model, x, y, start_lr=1e-5, end_lr=1e-1, num_iter=100, batch_size=batch_size,
-                diverge_threshold=1e9, verbose=False, _lr_control=control)))
     return rows
 
 
@@ -90,8 +82,8 @@ def overhead():
           " medians; ratios of medians, and in brackets ratios of minima (less sensitive to the load"
           " of other processes on this 2-core machine)\n")
     print("| backend | fit, warm (s) | fit, cold (s) | range test (s) | steps | test / warm fit | test / cold fit "
-          "| forced hook / warm fit | forced variable / warm fit |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "|")
+    print("|---|---|---|---|---|---|---|")
     for backend in ("tensorflow", "jax", "torch"):
         env = dict(os.environ, KERAS_BACKEND=backend)
         proc = subprocess.run([sys.executable, __file__, "_overhead_child"], env=env,
@@ -108,8 +100,7 @@ def overhead():
             return f"{med[a] / med[b]:.2f} ({low[a] / low[b]:.2f})"
 
         print(f"| {backend} | {med['fit_warm']:.3f} | {med['fit_cold']:.3f} | {med['range_test']:.3f} | "
-              f"{int(med['steps'])} | {ratio('range_test', 'fit_warm')} | {ratio('range_test', 'fit_cold')} | "
-              f"{ratio('hook', 'fit_warm')} | {ratio('variable', 'fit_warm')} |")
+              f"{int(med['steps'])} | {ratio('range_test', 'fit_warm')} | {ratio('range_test', 'fit_cold')} |")
         sys.stdout.flush()
 
 

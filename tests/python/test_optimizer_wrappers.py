@@ -108,7 +108,6 @@ def test_callbacks_and_range_test_refuse_a_wrapper(keras):
             with pytest.raises(ValueError, match=message):
                 range_test.lr_range_test(model, x, y, batch_size=4, num_iter=5)
             for call in (lambda: training.set_learning_rate(model, 0.1),
-                         lambda: training.get_learning_rate(model),
                          lambda: training.optimizer_step(model)):
                 with pytest.raises(ValueError, match=message):
                     call()

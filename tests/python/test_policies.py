@@ -21,7 +21,6 @@ from kerasclr.policies import (
     cyclic_momentum,
     one_cycle_lr,
     one_cycle_momentum,
-    tail_divisors,
 )
 
 TORCH_TOL = 1e-12  # max abs error allowed against PyTorch (both compute in float64)
@@ -307,11 +306,6 @@ def test_presets_are_valid_one_cycle_arguments():
 def reference_divisors(tail, factor=1.1, base=1.2):
     # The R blog: l_rate_div <- 1.1 * (1.2^i), i <- 1:tail
     return factor * base ** np.arange(1, tail + 1)
-
-
-def test_tail_divisors():
-    np.testing.assert_allclose(tail_divisors(30), reference_divisors(30), rtol=1e-15)
-    np.testing.assert_allclose(tail_divisors(4, (2.0, 3.0)), [6.0, 18.0, 54.0, 162.0], rtol=1e-15)
 
 
 @pytest.mark.parametrize("tail", [1, 7, 40, 100])

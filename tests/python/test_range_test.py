@@ -91,23 +91,22 @@ OPTIMIZERS = {
 # --------------------------------------------------------------------------- #
 # Restoration in the five endings
 # --------------------------------------------------------------------------- #
-# The two ways the learning rate is driven (see lr_range_test): an in-step hook, or the
-# optimizer's variable set before each batch (the default without a grid on TF/torch).
-LR_CONTROLS = ["hook", "variable"]
+# With a grid the train step is traced afresh for each value; without one the model's
+# own compiled step is reused (see lr_range_test): both are tested.
+RETRACE = ["own_step", "fresh_trace"]
 
 
-@pytest.mark.parametrize("lr_control", LR_CONTROLS)
+@pytest.mark.parametrize("trace", RETRACE)
 @pytest.mark.parametrize("opt_name", list(OPTIMIZERS))
 @pytest.mark.parametrize("ending", ["completed", "diverged", "nan", "error", "interrupt"])
-def test_model_and_optimizer_restored_bit_for_bit(keras, opt_name, ending, lr_control):
+def test_model_and_optimizer_restored_bit_for_bit(keras, opt_name, ending, trace):
     from kerasclr.range_test import lr_range_test
 
     x, y = _data()
     model = _trained(keras, _model(keras, OPTIMIZERS[opt_name](keras)), x, y)
     before, hyper = _state(model), _hyper(model)
-    kwargs = dict(start_lr=1e-5, end_lr=1e-3, num_iter=12, batch_size=16, verbose=False,
-                  _lr_control=lr_control)
-    if lr_control == "hook":
+    kwargs = dict(start_lr=1e-5, end_lr=1e-3, num_iter=12, batch_size=16, verbose=False)
+    if trace == "fresh_trace":
         kwargs["weight_decay"] = [0.0, 0.01]
     if ending == "diverged":
         kwargs.update(start_lr=1e-3, end_lr=1e4, smooth=0.0)
@@ -146,8 +145,8 @@ def test_restore_false_keeps_weights_but_resets_hyperparameters(keras):
     assert _hyper(model) == hyper
 
 
-@pytest.mark.parametrize("lr_control", LR_CONTROLS)
-def test_unbuilt_optimizer_is_left_unbuilt_and_trains_as_a_fresh_one(keras, lr_control):
+@pytest.mark.parametrize("trace", RETRACE)
+def test_unbuilt_optimizer_is_left_unbuilt_and_trains_as_a_fresh_one(keras, trace):
     from kerasclr.range_test import lr_range_test
 
     x, y = _data()
@@ -156,9 +155,9 @@ def test_unbuilt_optimizer_is_left_unbuilt_and_trains_as_a_fresh_one(keras, lr_c
     assert not model.optimizer.built
     n_opt_vars = len(model.optimizer.variables)
     weights = _state(model)
-    grid = dict(momentum=[0.8, 0.9]) if lr_control == "hook" else {}
+    grid = dict(momentum=[0.8, 0.9]) if trace == "fresh_trace" else {}
     lr_range_test(model, x, y, start_lr=1e-5, end_lr=1.0, num_iter=10, batch_size=16, verbose=False,
-                  _lr_control=lr_control, **grid)
+                  **grid)
     assert not model.optimizer.built
     assert len(model.optimizer.variables) == n_opt_vars
     assert not hasattr(model.optimizer, "_momentums") or not model.optimizer._momentums
@@ -280,25 +279,34 @@ def test_recorded_losses_equal_direct_computation(keras):
     np.testing.assert_allclose(result["history"]["lr"], want, rtol=1e-12)
 
 
-@pytest.mark.parametrize("lr_control", LR_CONTROLS)
-def test_learning_rate_really_applied_each_step(keras, lr_control):
-    """One weight, loss (w x - 0)^2 with x = 1: SGD gives w <- w (1 - 2 lr_i) exactly."""
+@pytest.mark.parametrize("trace", RETRACE + ["schedule"])
+def test_learning_rate_really_applied_each_step(keras, trace):
+    """One weight, loss (w x - 0)^2 with x = 1: SGD gives w <- w (1 - 2 lr_i) exactly.
+
+    The model has trained before (its own step is compiled); a learning-rate schedule
+    is replaced by the test's rates (a fresh trace).
+    """
     from kerasclr.range_test import lr_range_test
 
     x = np.ones((8, 1), "float32")
     y = np.zeros((8, 1), "float32")
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(
         1, use_bias=False, kernel_initializer="ones")])
-    model.compile(keras.optimizers.SGD(learning_rate=0.5), loss="mse")
+    lr = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5) if trace == "schedule" else 0.1
+    model.compile(keras.optimizers.SGD(learning_rate=lr), loss="mse")
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    w0 = float(model.get_weights()[0][0, 0])
+    assert w0 == pytest.approx(0.8)
     result = lr_range_test(model, x, y, start_lr=0.01, end_lr=0.3, num_iter=6, step_mode="linear",
-                           batch_size=8, smooth=0.0, verbose=False, _lr_control=lr_control)
+                           batch_size=8, smooth=0.0, verbose=False,
+                           weight_decay=[0.0] if trace == "fresh_trace" else None)
     lrs = 0.01 + (0.3 - 0.01) * np.arange(6) / 5
-    w, expected = 1.0, []
+    w, expected = w0, []
     for lr in lrs:
         expected.append(w * w)  # the loss of the batch, before the update
         w *= 1 - 2 * lr
     np.testing.assert_allclose(result["history"]["loss"], expected, rtol=1e-5)
-    assert float(model.get_weights()[0][0, 0]) == 1.0  # restored
+    assert float(model.get_weights()[0][0, 0]) == w0  # restored
 
 
 # --------------------------------------------------------------------------- #
@@ -310,7 +318,7 @@ def test_grid_runs_start_from_the_same_state(keras):
     x, y = _data()
     model = _trained(keras, _model(keras, OPTIMIZERS["sgd_momentum"](keras), extras=False), x, y)
     kwargs = dict(start_lr=1e-3, end_lr=3.0, num_iter=15, batch_size=16, shuffle=False, verbose=False)
-    plain = lr_range_test(model, x, y, _lr_control="hook", **kwargs)  # the grid's own path
+    plain = lr_range_test(model, x, y, **kwargs)  # the model's own compiled step
     grid = lr_range_test(model, x, y, weight_decay=[0.0, 0.5], momentum=[0.9, 0.0], **kwargs)
     hist = grid["history"]
     assert [(r["weight_decay"], r["momentum"]) for r in grid["runs"]] == [
@@ -326,6 +334,39 @@ def test_grid_runs_start_from_the_same_state(keras):
         other = loss[(wd == a) & (mom == b)]
         k = min(len(other), same.sum())
         assert not np.array_equal(other[:k], loss[same][:k])
+
+
+def test_other_compiled_functions_are_left_alone(keras):
+    """A range test that traces its own steps (a grid, the hook) keeps every other trace.
+
+    The user's own jitted function keeps its compiled cache (JAX), and the model's own
+    train step still trains with its own hyperparameters afterwards: a twin model
+    trained alongside ends bit for bit the same.
+    """
+    from kerasclr.range_test import lr_range_test
+
+    x, y = _data()
+    models = [_trained(keras, _model(keras, OPTIMIZERS["sgd_momentum"](keras), extras=False), x, y)
+              for _ in range(2)]
+    jitted = None
+    if keras.backend.backend() == "jax":
+        import jax
+
+        jitted = jax.jit(lambda a: a * 2.0 + 1.0)
+        jitted(np.ones(3, "float32"))
+        jitted(np.ones((2, 2), "float32"))
+        cached = jitted._cache_size()
+        assert cached == 2
+    result = lr_range_test(models[0], x, y, start_lr=1e-3, end_lr=1.0, num_iter=6, batch_size=16,
+                           weight_decay=[0.5], momentum=[0.0, 0.5], verbose=False)
+    assert [r["steps"] for r in result["runs"]] == [6, 6]
+    assert "train_step" not in vars(models[0])  # the model's own method again
+    if jitted is not None:
+        assert jitted._cache_size() == cached
+    for model in models:
+        model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(*(m.get_weights() for m in models)):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_momentum_grid_needs_momentum_buffers(keras):

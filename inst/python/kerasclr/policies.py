@@ -187,12 +187,6 @@ def _amplitude(iterations, up, down, mode, gamma, scale_fn, scale_mode, xp):
     return height * scale
 
 
-def tail_divisors(tail, tail_divisor=None):
-    """The divisors of the tail ("annihilation") steps: factor * base**i for i = 1..tail."""
-    factor, base = tail_divisor or DEFAULT_TAIL_DIVISOR
-    return float(factor) * np.power(float(base), np.arange(1, int(tail) + 1))
-
-
 def _apply_tail(lr, iterations, tail, tail_scope, tail_divisor, cycle_length, total_iterations, xp):
     """Divides the last `tail` steps of each cycle (or of the whole schedule) by a growing divisor."""
     factor, base = tail_divisor or DEFAULT_TAIL_DIVISOR

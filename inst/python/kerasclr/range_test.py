@@ -9,11 +9,13 @@ exactly as it was (weights, optimizer state, hyperparameters; see ``kerasclr.sta
 How it runs: one ``model.fit()`` call (so every input Keras accepts works: arrays,
 generators, ``PyDataset``, ``tf.data``, torch ``DataLoader``) with
 
-- the learning rate computed *inside the compiled train step* from the optimizer's
-  iteration count (``kerasclr.training.ScheduleHook``), so no per-batch Python work and
-  no JAX state sync is needed to change it;
 - a callback that reads the batch's own loss (``kerasclr.training.BatchLossReader``),
-  smooths it, checks for divergence and sets ``model.stop_training``.
+  smooths it, checks for divergence, sets ``model.stop_training``, and sets the next
+  step's learning rate into the optimizer's variable (``kerasclr.training.set_learning_rate``;
+  on JAX written into the state the fit loop carries, so no state sync is needed).
+  The model's own compiled train step is reused when nothing else changes; a grid
+  value or a learning-rate schedule (replaced by a variable for the test) is traced
+  afresh (``_FreshTrace``).
 
 A grid over ``weight_decay`` and/or ``momentum`` runs one test per combination, from the
 same starting state.
@@ -47,7 +49,7 @@ _RESERVED_FIT_ARGS = ("epochs", "steps_per_epoch", "batch_size", "verbose", "val
                       "validation_split", "validation_steps", "initial_epoch", "x", "y")
 
 
-def range_test_lr(step, start_lr, end_lr, num_iter, step_mode="exp", xp=np):
+def range_test_lr(step, start_lr, end_lr, num_iter, step_mode="exp"):
     """The learning rate of step ``step`` (0-based) of the range test.
 
     exp: ``start_lr * (end_lr / start_lr) ** (step / (num_iter - 1))``;
@@ -55,12 +57,11 @@ def range_test_lr(step, start_lr, end_lr, num_iter, step_mode="exp", xp=np):
     Step 0 uses ``start_lr`` and step ``num_iter - 1`` uses ``end_lr``.
 
     Args:
-        step: step number(s), array or tensor of the namespace ``xp``.
-        xp: ``numpy`` (float64) or ``keras.ops`` (in the train step).
+        step: step number(s), a NumPy array (float64).
     """
     fraction = step / (num_iter - 1)
     if step_mode == "exp":
-        return start_lr * xp.power(end_lr / start_lr, fraction)
+        return start_lr * np.power(end_lr / start_lr, fraction)
     return start_lr + (end_lr - start_lr) * fraction
 
 
@@ -240,9 +241,8 @@ def _callback_class():
         _supports_tf_logs = True  # Keras 2: the logs are only a fallback for the loss
 
         def __init__(self, lrs, num_iter, smooth, diverge_threshold, state, val_batches=None,
-                     progbar=None, set_lr=False):
+                     progbar=None):
             super().__init__()
-            self.set_lr = set_lr
             self.lrs = lrs
             self.num_iter = num_iter
             self.smooth = smooth
@@ -265,9 +265,9 @@ def _callback_class():
             self._set_learning_rate(0)
 
         def _set_learning_rate(self, step):
-            # Without the in-step hook, the rate of each step is set when the step before
-            # it ends (no hook before the batch: one host call less per step).
-            if self.set_lr and step < self.num_iter:
+            # The rate of each step is set when the step before it ends (no hook before
+            # the batch: one host call less per step).
+            if step < self.num_iter:
                 training.set_learning_rate(self.model, self.lrs[step])
 
         def on_epoch_begin(self, epoch, logs=None):
@@ -469,8 +469,7 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
     fit_x, feeders = x, []
     if isinstance(x, MainThreadBatches):
         fit_x, feeders = x.generator(), [x.feeder()]
-    lr_control = fit_kwargs.pop("_lr_control", "auto")  # "auto", "hook", "variable": for tests
-    completed = retraced = False
+    completed = False
     try:
         for run_index, (wd, mom) in enumerate(grid):
             if run_index > 0:
@@ -479,47 +478,30 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
                 optimizer.weight_decay = wd
             if mom is not None:
                 setattr(optimizer, momentum_name, mom)
-            # How the learning rate follows the schedule. "variable": assigned to the
-            # optimizer's learning-rate variable before each batch (training.set_learning_rate);
-            # the train step is not traced again, so it costs nothing when nothing else
-            # changes. "hook": computed in the train step from the iteration count
-            # (ScheduleHook); needs a fresh trace, which a grid value (a Python constant
-            # in the step) or a learning-rate schedule needs anyway. Keras 2: "variable".
+            # The learning rate is set into the optimizer's variable before each step (the
+            # recorder); a schedule is replaced by a variable for the test. The compiled
+            # step is traced afresh only when it would differ from the model's own: a grid
+            # value (a Python constant in the step), a schedule, steps_per_execution != 1.
             grid_value = len(grid) > 1 or wd is not None or mom is not None
-            if keras2:
-                training.replace_learning_rate_schedule(optimizer)
-            use_hook = not keras2 and (lr_control == "hook" or (lr_control == "auto" and (
-                grid_value or not training.learning_rate_is_variable(optimizer))))
-            if use_hook or grid_value or training.steps_per_execution(model) != 1:
-                # A fresh trace: hyperparameters are Python constants in the compiled step.
+            retrace = (grid_value or not training.learning_rate_is_variable(optimizer)
+                       or training.steps_per_execution(model) != 1)
+            training.replace_learning_rate_schedule(optimizer)
+            if retrace:
                 model.steps_per_execution = 1
-                _forget_compiled_steps(model)
-                retraced = True
             label = _run_label(wd, mom)
             progbar = None
             if verbose:
                 if label:
                     print(f"lr range test [{label}]", file=sys.stdout)
                 progbar = keras.utils.Progbar(num_iter, stateful_metrics=["lr", "loss", "val_loss"])
-            recorder = _callback_class()(lrs, num_iter, smooth, diverge_threshold, state, val_data, progbar,
-                                         set_lr=not use_hook)
-            hook = None
-            if use_hook:
-                iteration0 = float(training.optimizer_step(model))
-
-                def lr_fn(iterations, xp, _i0=iteration0):
-                    step = xp.minimum(xp.maximum(iterations - _i0, 0.0), float(num_iter - 1))
-                    return range_test_lr(step, start_lr, end_lr, num_iter, step_mode, xp=xp)
-
-                hook = training.ScheduleHook(model, lr_fn=lr_fn)
-                training.replace_learning_rate_schedule(optimizer)
-                hook.install()
+            recorder = _callback_class()(lrs, num_iter, smooth, diverge_threshold, state, val_data, progbar)
+            fresh_trace = _FreshTrace(model).install() if retrace else None
             try:
                 model.fit(fit_x, y, verbose=0, callbacks=[recorder] + feeders + user_callbacks,
                           **fit_plan, **fit_kwargs)
             finally:
-                if hook is not None:
-                    hook.remove()
+                if fresh_trace is not None:
+                    fresh_trace.remove()
             steps = len(recorder.records["loss"])
             reason = recorder.stop_reason or ("exhausted" if steps < num_iter else "completed")
             if progbar is not None:
@@ -544,8 +526,6 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
     finally:
         # Always the hyperparameters; the variables unless restore=False after a clean run.
         state.restore(variables=restore or not completed)
-        if retraced:
-            _forget_compiled_steps(model, keep_function=True)
 
     best = min(range(len(runs)), key=lambda i: runs[i]["score"])
     return RangeTestResult(
@@ -560,35 +540,56 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
     )
 
 
-def _forget_compiled_steps(model, keep_function=False):
-    """Makes the next ``fit()`` trace its train step again.
+class _FreshTrace:
+    """Makes the next ``fit()`` trace its train step again, touching no other compiled function.
 
-    Hyperparameters (weight decay, momentum, the learning-rate hook) are Python
+    Hyperparameters (weight decay, momentum) and a learning-rate stand-in are Python
     constants in the traced step. A new ``train_function`` is enough on TensorFlow
-    and PyTorch. On JAX, Keras jits the same bound method ``model.train_step`` every
-    time, and while an older jitted train function is still alive (we keep the
-    user's one to restore it) a new ``jax.jit`` reuses its trace, with the old
-    constants. So on JAX the trace caches are cleared. A Keras 2 optimizer with
-    ``jit_compile`` gets a fresh per-variable update step (``ModelState.restore``
-    gives it back its own).
-
-    Args:
-        keep_function: keep ``model.train_function`` (when it was just restored to
-            the user's own, which must retrace with the restored hyperparameters).
+    and PyTorch. On JAX, Keras jits the bound method ``model.train_step`` every time
+    (keras/src/backend/jax/trainer.py, ``make_train_function``; Keras 3.8 to 3.15.1),
+    and ``jax.jit``'s trace cache is keyed by the function: a new jit of the same
+    method would reuse an older trace (the user's, or an earlier grid value's) with
+    its old constants. So the model gets a train step of its own, a new function
+    object per trace, for one ``fit()``; ``remove()`` gives it back its own, whose
+    compiled traces are untouched. A Keras 2 optimizer with ``jit_compile`` gets a
+    fresh per-variable update step (``ModelState.restore`` gives it back its own).
     """
-    import keras
 
-    if not keep_function:
+    def __init__(self, model):
+        self.model = model
+        self._saved = None
+
+    def install(self):
+        import keras
+
+        model = self.model
         model.train_function = None
-    if training.is_keras2_model(model):
-        optimizer = training.inner_optimizer(model.optimizer)
-        update_step = None if keep_function else training.fresh_keras2_update_step(optimizer)
-        if update_step is not None:
-            object.__setattr__(optimizer, "_update_step_xla", update_step)
-    elif keras.backend.backend() == "jax":
-        import jax
+        if training.is_keras2_model(model):
+            optimizer = training.inner_optimizer(model.optimizer)
+            update_step = training.fresh_keras2_update_step(optimizer)
+            if update_step is not None:
+                object.__setattr__(optimizer, "_update_step_xla", update_step)
+        elif keras.backend.backend() == "jax":
+            self._saved = model.__dict__.get("train_step", _NO_ATTRIBUTE)
+            step = model.train_step
 
-        jax.clear_caches()
+            def train_step(state, data):
+                return step(state, data)
+
+            object.__setattr__(model, "train_step", train_step)
+        return self
+
+    def remove(self):
+        if self._saved is None:
+            return
+        if self._saved is _NO_ATTRIBUTE:
+            self.model.__dict__.pop("train_step", None)
+        else:
+            object.__setattr__(self.model, "train_step", self._saved)
+        self._saved = None
+
+
+_NO_ATTRIBUTE = object()
 
 
 def _run_score(records):

@@ -144,10 +144,6 @@ class ModelState:
             self._seen.add(id(variable))
             self._values.append((variable, _to_numpy(variable, self._keras2)))
 
-    @property
-    def num_variables(self):
-        return len(self._values)
-
     def restore(self, variables=True):
         """Puts the snapshot back.
 

@@ -10,11 +10,10 @@ and Keras 2 (``tf_keras``) where the training loop is concerned:
 - ``optimizer_step(model_or_optimizer) -> int``: the optimizer's own iteration
   count (the step that the *next* update will be). It survives ``fit()`` calls,
   ``steps_per_execution`` and saving/loading, so schedules driven by it resume.
-- ``set_learning_rate(model, value)`` / ``get_learning_rate(model) -> float``: set
-  the learning rate from a callback so that it takes effect at the next train
-  step on every backend. On JAX the fit loop carries the optimizer variables as
-  ``state`` between steps: mid-epoch the new value is written into that carried
-  state, which is what the next step reads.
+- ``set_learning_rate(model, value)``: set the learning rate from a callback so
+  that it takes effect at the next train step on every backend. On JAX the fit
+  loop carries the optimizer variables as ``state`` between steps: mid-epoch the
+  new value is written into that carried state, which is what the next step reads.
 - ``BatchLossReader(model)``: ``.on_epoch_begin()`` then ``.batch_loss(logs)`` in
   ``on_train_batch_end``: the true loss of the batch that just ended. Keras logs
   the running mean of the epoch (the loss tracker is a ``keras.metrics.Mean``
@@ -47,7 +46,6 @@ __all__ = [
     "refuse_delegating_optimizer",
     "optimizer_step",
     "set_learning_rate",
-    "get_learning_rate",
     "learning_rate_is_variable",
     "replace_learning_rate_schedule",
     "BatchLossReader",
@@ -198,16 +196,6 @@ def _to_float(value):
     return float(np.asarray(value))
 
 
-def _jax_synced_model(model):
-    """Write the JAX fit loop's carried state back into the variables.
-
-    ``jax_state_sync()`` also sets ``_jax_state_synced``, which makes the fit loop
-    re-read every variable (including the ones we change) before the next step.
-    """
-    if model is not None and getattr(model, "_jax_state", None) and hasattr(model, "jax_state_sync"):
-        model.jax_state_sync()
-
-
 def _carried_slot(model, variable):
     """Where the JAX fit loop carries ``variable`` mid-epoch: ``(values, index)`` or None.
 
@@ -280,7 +268,8 @@ def replace_learning_rate_schedule(optimizer):
     """Puts a variable in place of the optimizer's learning-rate schedule, if it has one.
 
     For the range test, which drives the learning rate itself; ``ModelState.restore()``
-    puts the schedule back (it restores the optimizer's attributes).
+    puts the schedule back (it restores the optimizer's attributes and its list of
+    variables, where the stand-in was added).
     """
     optimizer = inner_optimizer(optimizer)
     if learning_rate_is_variable(optimizer):
@@ -295,6 +284,10 @@ def replace_learning_rate_schedule(optimizer):
 
     stand_in = keras.Variable(0.0, dtype="float32", trainable=False, name="range_test_lr")
     object.__setattr__(optimizer, "_learning_rate", stand_in)
+    # One of the optimizer's variables, as a learning rate given as a number is: the JAX
+    # fit loop carries those as state (set_learning_rate writes there), where any other
+    # variable would be a constant of the traced step.
+    optimizer._track_variable(stand_in)
 
 
 def set_learning_rate(model, value):
@@ -320,20 +313,6 @@ def set_learning_rate(model, value):
                                        values[index].sharding)
         return
     variable.assign(value)
-
-
-def get_learning_rate(model):
-    """The learning rate that the next train step will use, as a Python float.
-
-    Args:
-        model: a compiled Keras model, or an optimizer.
-    """
-    optimizer = inner_optimizer(_model_optimizer(model))
-    if hasattr(model, "fit"):
-        _jax_synced_model(model)
-    if is_keras2_model(optimizer):
-        return _to_float(optimizer._decayed_lr("float32") if hasattr(optimizer, "_decayed_lr") else optimizer.lr)
-    return _to_float(optimizer.learning_rate)
 
 
 # --------------------------------------------------------------------------- #
