@@ -478,12 +478,16 @@ class _OneCycleLogic(ScheduleCallback):
             optimizer's iteration 0 (so a reloaded model continues). None: the
             length of the first ``fit()`` (``epochs * steps_per_epoch``), counted
             from its first step.
-        momentum: ``(high, low)`` momentum (default 0.95, 0.85), or None.
+        momentum: None (the default): the optimizer's own momentum (``momentum`` or
+            ``beta_1``) is left as it is, the value ``lr_range_test()`` measured with
+            (why: ``kerasclr.suggestions.lr_range_rule``). ``(high, low)``: cycle it
+            from ``high`` down to ``low`` at the peak and back (Smith 2018; fastai's
+            and PyTorch's ``(0.95, 0.85)``).
     """
 
     def __init__(self, max_lr, total_iterations=None, pct_start=0.3, div_factor=25.0,
                  final_div_factor=1e4, anneal_strategy="cos", three_phase=False,
-                 momentum=(0.95, 0.85)):
+                 momentum=None):
         super().__init__()
         self._cycle = dict(max_lr=max_lr, pct_start=pct_start, div_factor=div_factor,
                            final_div_factor=final_div_factor, anneal_strategy=anneal_strategy,
