@@ -99,8 +99,9 @@ cyclic_lr <- function(iteration, base_lr = 0.001, max_lr = 0.006, step_size = 20
 #' One-cycle learning rate as an R vector
 #'
 #' The one-cycle policy of Smith and Topin (2019), numerically identical to PyTorch's
-#' `OneCycleLR` (or, with `preset = "fastai"`, to fastai's `fit_one_cycle()`): the learning rate warms up from `max_lr / div_factor` to `max_lr` over
-#' the first `pct_start` of the steps, then anneals (cosine or linear) to
+#' `OneCycleLR` (or, with `preset = "fastai"`, to fastai's `fit_one_cycle()`): the
+#' learning rate warms up from `max_lr / div_factor` to `max_lr` over the first
+#' `pct_start` of the steps, then anneals (cosine or linear) to
 #' `max_lr / (div_factor * final_div_factor)`. With `three_phase = TRUE` it first comes
 #' back down to the initial rate symmetrically, then anneals to the minimum. Momentum
 #' moves the other way, from `momentum[1]` down to `momentum[2]` at the peak and back.

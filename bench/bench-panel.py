@@ -208,6 +208,7 @@ def train_cosine(row, data, seed, peak, epochs):
 
 
 def train_pipeline(row, data, seed, epochs):
+    """kerasclr.pipeline.fit_one_cycle(), the product as a user calls it."""
     from kerasclr.pipeline import fit_one_cycle
 
     x_tr, y_tr, x_val, y_val, x_te, y_te = data
@@ -215,7 +216,18 @@ def train_pipeline(row, data, seed, epochs):
     result = fit_one_cycle(model, x_tr, y_tr, epochs=epochs, batch_size=BATCH_SIZE, verbose=0)
     steps = result.range_test["runs"][result.range_test["best_run"]]["steps"]
     return (score(row, model, x_val, y_val)[0], score(row, model, x_te, y_te)[0],
-            float(result.max_lr), steps)
+            float(result.max_lr), steps, list(result.range_test["lr_range"]))
+
+
+def train_cyclic(row, data, seed, lr_range, epochs):
+    """CyclicLR with the range test's (base_lr, max_lr) and the callback's other defaults."""
+    from kerasclr.callbacks import CyclicLR
+
+    x_tr, y_tr, x_val, y_val, x_te, y_te = data
+    model = build(row, seed, row["grid"][len(row["grid"]) // 2])
+    model.fit(x_tr, y_tr, batch_size=BATCH_SIZE, epochs=epochs, verbose=0,
+              callbacks=[CyclicLR(base_lr=lr_range[0], max_lr=lr_range[1])])
+    return score(row, model, x_val, y_val)[0], score(row, model, x_te, y_te)[0]
 
 
 def train_one_cycle(row, data, seed, peak, epochs, momentum):
@@ -240,7 +252,8 @@ def _timed(f, *args):
 def run_row(name, splits, seeds, log):
     row = ROWS[name]
     epochs = row["epochs"]
-    out = dict(constant={}, cosine={}, pipeline=[], wall=dict(constant=0.0, cosine=0.0, pipeline=0.0))
+    out = dict(constant={}, cosine={}, pipeline=[], cyclic=[],
+               wall=dict(constant=0.0, cosine=0.0, pipeline=0.0, cyclic=0.0))
     for split in splits:
         data = row["data"](split)
         for seed in seeds:
@@ -251,11 +264,15 @@ def run_row(name, splits, seeds, log):
                 (val, test), wall = _timed(train_cosine, row, data, seed, lr, epochs)
                 out["cosine"].setdefault(f"{split}/{lr}", []).append((val, test))
                 out["wall"]["cosine"] += wall
-            (val, test, max_lr, rt_steps), wall = _timed(train_pipeline, row, data, seed, epochs)
+            (val, test, max_lr, rt_steps, lr_range), wall = _timed(train_pipeline, row, data, seed,
+                                                                    epochs)
             out["pipeline"].append(dict(split=split, seed=seed, val=val, test=test, max_lr=max_lr,
                                         range_test_steps=rt_steps,
                                         steps_per_epoch=steps_per_epoch(len(data[0]))))
             out["wall"]["pipeline"] += wall
+            (val, test), wall = _timed(train_cyclic, row, data, seed, lr_range, epochs)
+            out["cyclic"].append(dict(val=val, test=test, lr_range=lr_range))
+            out["wall"]["cyclic"] += wall
             log(f"  {name} split {split} seed {seed}: pipeline max_lr {max_lr:.3g}, test {test:.4f}")
     return out
 
@@ -306,6 +323,11 @@ def report_row(name, out, splits, seeds):
         f"| {row['title']} | `fit_one_cycle()`, max_lr {_lr_list(p['max_lr'] for p in pipe)} | "
         f"{epochs} + {rt_epochs:.1f} (range test) | {_fmt(pipe_tests, row)} | "
         f"{out['wall']['pipeline'] / n_runs:.1f} |",
+        f"| | `CyclicLR` from the same range test's `lr_range` "
+        f"({_lr_list(c['lr_range'][0] for c in out['cyclic'])} to "
+        f"{_lr_list(c['lr_range'][1] for c in out['cyclic'])}), callback defaults | "
+        f"{epochs} + the range test | {_fmt([c['test'] for c in out['cyclic']], row)} | "
+        f"{out['wall']['cyclic'] / n_runs:.1f} (+ range test) |",
         f"| | best constant of {_grid(row)} (chose {_lr_list(const_lrs)}) | {2 * epochs} "
         f"(x {grid_n} to tune) | {_fmt(const_all, row)} | {out['wall']['constant'] / n_runs:.1f} |",
         f"| | Keras `CosineDecay`, warm-up 30%, best peak of the grid (chose {_lr_list(cos_peaks)}) "
