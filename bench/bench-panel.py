@@ -214,9 +214,8 @@ def train_pipeline(row, data, seed, epochs):
     x_tr, y_tr, x_val, y_val, x_te, y_te = data
     model = build(row, seed, row["grid"][len(row["grid"]) // 2])  # the lr is the pipeline's
     result = fit_one_cycle(model, x_tr, y_tr, epochs=epochs, batch_size=BATCH_SIZE, verbose=0)
-    steps = result.range_test["runs"][result.range_test["best_run"]]["steps"]
     return (score(row, model, x_val, y_val)[0], score(row, model, x_te, y_te)[0],
-            float(result.max_lr), steps, list(result.range_test["lr_range"]))
+            float(result.max_lr), result.range_test_steps, list(result.range_test["lr_range"]))
 
 
 def train_cyclic(row, data, seed, lr_range, epochs):
@@ -355,7 +354,8 @@ def panel(args):
     import keras
 
     rows = args.rows or list(ROWS)
-    splits = PANEL_SPLITS[:1] if args.quick else PANEL_SPLITS
+    splits = DEV_SPLITS if args.dev else PANEL_SPLITS
+    splits = splits[:1] if args.quick else splits
     seeds = SEEDS[:1] if args.quick else SEEDS
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     start = time.perf_counter()
@@ -368,7 +368,8 @@ def panel(args):
         verdicts.append(verdict)
         log(verdict)
     total = time.perf_counter() - start
-    print(f"## Outcome panel ({len(splits)} splits x {len(seeds)} seeds, backend "
+    print(f"## Outcome panel ({'development ' if args.dev else ''}splits {list(splits)} x seeds "
+          f"{list(seeds)}, backend "
           f"{keras.backend.backend()}, batch {BATCH_SIZE}; {total / 60:.1f} min in all)\n")
     print("Test metric (accuracy; MSE for diabetes, lower is better), mean ± sd over the runs. "
           "Epochs: per final model; wall time: seconds per run, tuning included.\n")
@@ -422,6 +423,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="1 split x 1 seed (development)")
     parser.add_argument("--backend", help="KERAS_BACKEND (default: the environment's, else tensorflow)")
     parser.add_argument("--rows", type=lambda s: s.split(","), help=f"some of {','.join(ROWS)}")
+    parser.add_argument("--dev", action="store_true", help="the development splits instead of the panel's")
     parser.add_argument("--sweep", action="store_true", help="the development sweep behind the rule")
     parser.add_argument("--json", help="also write the raw results to this file")
     args = parser.parse_args()

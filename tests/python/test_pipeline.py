@@ -55,6 +55,7 @@ def test_one_call_equals_the_two_steps_by_hand(keras, opt_name):
     history = by_hand.fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=[callback])
 
     assert result.max_lr == test["lr_range"][1] > 0
+    assert result.range_test_steps == test["runs"][0]["steps"]  # the curve fell: one test
     assert result.range_test["history"]["loss"] == test["history"]["loss"]
     for a, b in zip(model.get_weights(), by_hand.get_weights()):
         np.testing.assert_array_equal(a, b)
@@ -94,6 +95,25 @@ def test_given_max_lr_skips_the_range_test(keras):
     assert result.range_test is None and result.max_lr == 0.05
     assert result.one_cycle.history["iteration"][0] == 0 and len(result.history.history["loss"]) == 2
     assert max(result.one_cycle.history["learning_rate"]) == pytest.approx(0.05, rel=0.1)
+
+
+def test_a_flat_curve_is_measured_again_with_three_times_the_steps(keras):
+    # Inputs all zero and balanced targets in unshuffled batches: every gradient is 0,
+    # the loss stays at 1.0, the curve is flat.
+    from kerasclr import suggestions
+    from kerasclr.pipeline import fit_one_cycle
+
+    x = np.zeros((96, 4), dtype="float32")
+    y = np.tile([[1.0], [-1.0]], (48, 1)).astype("float32")
+    model = _model(keras, keras.optimizers.SGD(momentum=0.9))
+    result = fit_one_cycle(model, x, y, epochs=1, batch_size=16, shuffle=False, verbose=0,
+                           range_test_args=dict(RANGE_TEST, shuffle=False))
+    assert result.range_test["settings"]["num_iter"] == 90
+    assert result.range_test_steps == 30 + 90
+    h = result.range_test["history"]
+    assert not suggestions.curve_fell(h["lr"], h["smoothed_loss"], num_iter=90)
+    # Flat to the end: the turn-up rate is the last one fastai's trimming keeps.
+    assert result.max_lr == pytest.approx(h["lr"][-6] / 6, rel=1e-12)
 
 
 def test_dataset_input(keras):

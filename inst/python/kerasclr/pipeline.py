@@ -4,21 +4,27 @@
 ``fit_one_cycle()`` does, for a compiled Keras model on any backend:
 
 1. ``lr_range_test()`` on the training data, which puts the model back exactly as it
-   was (weights, optimizer state and hyperparameters);
+   was (weights, optimizer state and hyperparameters). When its smoothed loss did not
+   fall (a flat curve: the model did not learn within the test's steps, see
+   ``kerasclr.suggestions.lr_range_rule``), a second test with three times the steps
+   replaces it;
 2. ``model.fit()`` for ``epochs`` epochs with a ``OneCycle`` callback whose ``max_lr``
    is the range test's ``lr_range[1]`` (the rule of
    ``kerasclr.suggestions.lr_range_rule``) and whose other settings are the callback's
    defaults unless given here.
 """
 
+import inspect
 import math
 from typing import Any, NamedTuple
 
 from kerasclr import range_test as range_test_module
+from kerasclr import suggestions
 
 DEFAULT_BATCH_SIZE = 32  # what model.fit() uses for array data when batch_size is None
 _OWN_RANGE_TEST_ARGS = ("model", "x", "y", "batch_size", "verbose")
 _OWN_ONE_CYCLE_ARGS = ("max_lr", "total_iterations")
+_DEFAULT_NUM_ITER = inspect.signature(range_test_module.lr_range_test).parameters["num_iter"].default
 
 
 class FitOneCycleResult(NamedTuple):
@@ -26,15 +32,32 @@ class FitOneCycleResult(NamedTuple):
 
     Attributes:
         history: the ``keras.callbacks.History`` of the training ``fit()``.
-        range_test: the result of ``lr_range_test()`` (None when ``max_lr`` was given).
+        range_test: the result of the ``lr_range_test()`` whose answer was used (None
+            when ``max_lr`` was given).
         one_cycle: the ``OneCycle`` callback used, with its per-batch history.
         max_lr: the peak learning rate of the cycle.
+        range_test_steps: the training steps of all range tests run (0 with ``max_lr``).
     """
 
     history: Any
     range_test: Any
     one_cycle: Any
     max_lr: float
+    range_test_steps: int
+
+
+# How the pipeline reads an lr_range_test() result: these three functions only.
+def _steps_of(result):
+    return sum(int(run["steps"]) for run in result["runs"])
+
+
+def _best_curve(result):
+    """(lrs, smoothed losses) of the run that gives the suggestions."""
+    offset = sum(int(run["steps"]) for run in result["runs"][:result["best_run"]])
+    steps = int(result["runs"][result["best_run"]]["steps"])
+    history = result["history"]
+    return (history["lr"][offset:offset + steps], history["smoothed_loss"][offset:offset + steps],
+            result["settings"]["num_iter"])
 
 
 def _max_lr_of(result):
@@ -90,7 +113,8 @@ def fit_one_cycle(model, x=None, y=None, epochs=1, batch_size=None, max_lr=None,
             ``shuffle``, ``class_weight``, ...).
 
     Returns:
-        A ``FitOneCycleResult``: ``(history, range_test, one_cycle, max_lr)``.
+        A ``FitOneCycleResult``: ``(history, range_test, one_cycle, max_lr,
+        range_test_steps)``.
 
     Raises:
         ValueError: for bad arguments, or when the range test gives no learning rate
@@ -114,11 +138,19 @@ def fit_one_cycle(model, x=None, y=None, epochs=1, batch_size=None, max_lr=None,
         raise ValueError("Give `max_lr` or `range_test_args`, not both.")
     OneCycle(max_lr=1.0 if max_lr is None else max_lr, **(one_cycle_args or {}))  # checks, before the test
 
-    result = None
+    result, steps = None, 0
     if max_lr is None:
-        result = range_test_module.lr_range_test(
-            model, x, y, batch_size=batch_size, verbose=verbose not in (0, False),
-            **(range_test_args or {}))
+        args = dict(range_test_args or {})
+        run = lambda: range_test_module.lr_range_test(  # noqa: E731
+            model, x, y, batch_size=batch_size, verbose=verbose not in (0, False), **args)
+        result = run()
+        steps = _steps_of(result)
+        if not suggestions.curve_fell(*_best_curve(result)):
+            # A flat curve: the model did not learn in the test's steps. Three times as
+            # many (the same learning rates, a slower ramp) let it.
+            args["num_iter"] = 3 * args.get("num_iter", _DEFAULT_NUM_ITER)
+            result = run()
+            steps += _steps_of(result)
         max_lr = _max_lr_of(result)
 
     one_cycle = OneCycle(max_lr=max_lr, **(one_cycle_args or {}))
@@ -127,4 +159,4 @@ def fit_one_cycle(model, x=None, y=None, epochs=1, batch_size=None, max_lr=None,
     history = model.fit(x, y, epochs=epochs, verbose=verbose,
                         callbacks=[one_cycle] + list(callbacks or []), **fit_kwargs)
     return FitOneCycleResult(history=history, range_test=result, one_cycle=one_cycle,
-                             max_lr=float(max_lr))
+                             max_lr=float(max_lr), range_test_steps=steps)

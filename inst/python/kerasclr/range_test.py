@@ -473,7 +473,8 @@ def lr_range_test(model, x, y=None, start_lr=1e-7, end_lr=10.0, num_iter=100, st
             runs.append(dict(
                 weight_decay=wd, momentum=mom, steps=steps, stop_reason=reason, message=message,
                 suggestions=run_suggestions,
-                lr_range=list(suggestions_module.clr_range(run_suggestions)),
+                lr_range=list(suggestions_module.lr_range_rule(
+                    recorder.records["lr"], recorder.records["smoothed_loss"], num_iter=num_iter)),
                 score=_run_score(recorder.records)))
             for key, values in recorder.records.items():
                 columns.setdefault(key, []).extend(values)
