@@ -1,6 +1,7 @@
 """The outcome panel: does the range test's answer train as well as a tuned schedule?
 
-Run: ``nice -n 10 python bench/bench-panel.py [--quick] [--backend jax] [--rows a,b]``.
+Run: ``nice -n 10 python bench/bench-panel.py [--quick] [--backend jax] [--rows a,b] [--dev]``
+(the README's table: ``--backend jax``, about 12 minutes on 2 cores).
 
 For every row (problem x optimizer), over 3 train/validation/test splits x 3 seeds
 (model initialisation and shuffling), it trains
@@ -24,9 +25,14 @@ at most one seed standard deviation (the cosine's, pooled over the splits) worse
 
 ``--sweep`` is the development experiment behind the range-test rule
 (``kerasclr.suggestions.lr_range_rule``): on development splits (other random states
-than the panel's), it runs the range test and one-cycle training at peaks half a decade
-apart, with the momentum fixed and cycled, and prints, per row, the validation metric
-against the peak expressed as a multiple of the curve's landmarks.
+than the panel's; seeds 0-1), it runs the range test and one-cycle training at peaks
+half a decade apart, with the momentum fixed and cycled, and prints per row the
+validation metric of each peak, fixed against cycled momentum, and the mean shortfall
+from the best peak of ``max_lr = L / divisor`` (``L``: the rate where the test's loss
+turns up, ``kerasclr.suggestions.turn_up_lr``; values between the measured peaks
+interpolated in log(peak)). ``--sweep --json FILE`` keeps the records, and
+``--sweep --from-json FILE`` prints the summary again without training.
+``--dev`` runs the panel itself on the development splits.
 """
 
 import argparse
@@ -422,6 +428,58 @@ def sweep(args):
                 if args.json:
                     with open(args.json, "w") as f:
                         json.dump(records, f)
+    sweep_summary(records)
+
+
+SWEEP_DIVISORS = (2, 4, 5, 6, 8, 10, 15)
+
+
+def sweep_summary(records):
+    """The tables behind the rule's docstring, from the sweep's records."""
+    from kerasclr import suggestions
+
+    by_row = {}
+    for rec in records:
+        by_row.setdefault(rec["row"], []).append(rec)
+    print("## One-cycle at fixed peaks, development splits (validation metric, mean over runs)\n")
+    for name, recs in by_row.items():
+        peaks = sorted(float(p) for p in recs[0]["one_cycle"])
+        cells = []
+        for p in peaks:
+            fixed = statistics.mean(r["one_cycle"][_key(r["one_cycle"], p)][0] for r in recs)
+            cycled = [r["cycled"][_key(r["cycled"], p)][0] for r in recs if r["cycled"]]
+            cells.append(f"{p:.3g}: {fixed:.4f}" + (f" ({statistics.mean(cycled):.4f})" if cycled else ""))
+        turn_ups = [suggestions.turn_up_lr(r["curve"]["lr"], r["curve"]["smoothed_loss"], 100)
+                    for r in recs]
+        print(f"- {name} ({len(recs)} runs; L {min(turn_ups):.3g}-{max(turn_ups):.3g}; "
+              f"momentum cycled 0.95-0.85 in brackets): " + "; ".join(cells))
+    print("\n## Mean shortfall from the best peak of max_lr = L / divisor (validation; "
+          "accuracy points as fractions, MSE for diabetes)\n")
+    print("| divisor | " + " | ".join(by_row) + " |")
+    print("|---" * (len(by_row) + 1) + "|")
+    for divisor in SWEEP_DIVISORS + ("valley",):
+        cells = []
+        for name, recs in by_row.items():
+            higher = ROWS[name]["higher"]
+            gaps = []
+            for r in recs:
+                peaks = sorted(float(p) for p in r["one_cycle"])
+                vals = np.array([r["one_cycle"][_key(r["one_cycle"], p)][0] for p in peaks])
+                vals = vals if higher else -vals
+                if divisor == "valley":
+                    lr = r["suggestions"]["valley"]
+                else:
+                    lr = suggestions.turn_up_lr(r["curve"]["lr"], r["curve"]["smoothed_loss"], 100) / divisor
+                at = np.interp(np.log10(lr), np.log10(peaks), vals)
+                gaps.append(float(vals.max() - at))
+            cells.append(f"{statistics.mean(gaps):.4f}")
+        label = "fastai's valley" if divisor == "valley" else f"L / {divisor}"
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
+def _key(table, peak):
+    """The key of `peak` in a record's table (floats become strings in JSON)."""
+    return next(k for k in table if math.isclose(float(k), peak))
 
 
 def main():
@@ -432,6 +490,7 @@ def main():
     parser.add_argument("--dev", action="store_true", help="the development splits instead of the panel's")
     parser.add_argument("--sweep", action="store_true", help="the development sweep behind the rule")
     parser.add_argument("--json", help="also write the raw results to this file")
+    parser.add_argument("--from-json", help="with --sweep: summarize the records of an earlier sweep")
     args = parser.parse_args()
     if args.backend:
         os.environ["KERAS_BACKEND"] = args.backend
@@ -439,7 +498,11 @@ def main():
         unknown = set(args.rows) - set(ROWS)
         if unknown:
             parser.error(f"unknown rows {sorted(unknown)}; choose from {list(ROWS)}")
-    (sweep if args.sweep else panel)(args)
+    if args.sweep and args.from_json:
+        with open(args.from_json) as f:
+            sweep_summary(json.load(f))
+    else:
+        (sweep if args.sweep else panel)(args)
 
 
 if __name__ == "__main__":
