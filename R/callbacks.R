@@ -34,6 +34,13 @@
 #' datasets, with mixed precision (`LossScaleOptimizer`), under
 #' `tf.distribute.MirroredStrategy` and with `keras.distribution.DataParallel` on JAX.
 #'
+#' The same callback works with Keras 2 models (`tf_keras`, what the old `keras` R
+#' package builds with `TF_USE_LEGACY_KERAS=1`), in `fit()` and `fit_generator()`: each
+#' `fit()` looks at the model the callback is attached to. The learning rate and the
+#' momentum are then computed in the compiled step too, from per-fit tables, with the
+#' optimizers of `optimizer_sgd()`, `optimizer_rmsprop()`, `optimizer_adam()` (and the
+#' Adam family) as well as the legacy ones (`tf_keras$optimizers$legacy`).
+#'
 #' An R `scale_fn` cannot run inside the compiled step. For a `fit()` of known length it
 #' is called once at the start of `fit()` on the cycle numbers (or iterations) of the
 #' whole fit, and the values are looked up in-graph. For data of unknown length
@@ -53,10 +60,6 @@
 #'   out.
 #' @param lr_range (an [lr_range_test()] result, a numeric `c(min, max)`, or `NULL`) The
 #'   bounds `base_lr` and `max_lr`, from a learning-rate range test (its `$lr_range`).
-#' @param keras2 (logical) Build the callback for Keras 2 (`tf_keras`) models. There
-#'   the learning rate (and momentum) are assigned before each batch; cycling momentum
-#'   needs a legacy optimizer (`tf_keras.optimizers.legacy.SGD(momentum = ...)`,
-#'   `...legacy.Adam()`), whose momentum is a variable.
 #'
 #' @returns A Python Keras callback object (class `kerasclr.callbacks.CyclicLR`).
 #' @references Smith, L. N. (2017). Cyclical learning rates for training neural networks.
@@ -85,9 +88,8 @@ callback_cyclic_lr <- function(base_lr = 0.001, max_lr = 0.006, step_size = 2000
                                scale_mode = NULL, tail = 0, momentum = NULL, schedule = NULL,
                                lr_range = NULL, ..., step_size_up = NULL, step_size_down = NULL,
                                tail_scope = c("cycle", "schedule"), tail_divisor = c(1.1, 1.2),
-                               total_iterations = NULL, keras2 = FALSE) {
+                               total_iterations = NULL) {
   check_dots_empty(...)
-  check_flag(keras2, "keras2")
   frame <- environment()
   is_missing <- function(n) eval(call("missing", as.name(n)), frame)
   supplied <- CYCLE_ARG_NAMES[!vapply(CYCLE_ARG_NAMES, is_missing, logical(1))]
@@ -110,7 +112,7 @@ callback_cyclic_lr <- function(base_lr = 0.001, max_lr = 0.006, step_size = 2000
     args <- list(schedule = as_py_array(as.numeric(schedule)),
                  momentum_schedule = if (!is.null(schedule_momentum))
                    as_py_array(as.numeric(schedule_momentum)))
-    return(make_callback("CyclicLR", drop_null(args), keras2))
+    return(make_callback("CyclicLR", drop_null(args)))
   }
 
   if (!is.null(lr_range)) {
@@ -126,7 +128,7 @@ callback_cyclic_lr <- function(base_lr = 0.001, max_lr = 0.006, step_size = 2000
   # the bounds together (max_lr >= base_lr) as the callback will use them.
   args <- cyclic_args_of(frame)
   if (!is.null(momentum)) args$momentum <- as.list(as.double(momentum))
-  make_callback("CyclicLR", args, keras2)
+  make_callback("CyclicLR", args)
 }
 
 #' One-cycle learning rate callback
@@ -154,7 +156,6 @@ callback_cyclic_lr <- function(base_lr = 0.001, max_lr = 0.006, step_size = 2000
 #'   see [lr_range_test()]). `c(high, low)` cycles it from `high` down to `low` at the
 #'   peak and back, as Smith (2018) and fastai do with `c(0.95, 0.85)`.
 #' @param ... Must be empty.
-#' @param keras2 (logical) Build the callback for Keras 2 (`tf_keras`) models.
 #'
 #' @returns A Python Keras callback object (class `kerasclr.callbacks.OneCycle`).
 #' @references Smith, L. N. & Topin, N. (2017). Super-convergence: very fast training of
@@ -173,9 +174,8 @@ callback_cyclic_lr <- function(base_lr = 0.001, max_lr = 0.006, step_size = 2000
 callback_one_cycle <- function(max_lr, total_iterations = NULL, pct_start = 0.3,
                                div_factor = 25, final_div_factor = 1e4,
                                anneal_strategy = c("cos", "linear"), three_phase = FALSE,
-                               momentum = NULL, ..., keras2 = FALSE) {
+                               momentum = NULL, ...) {
   check_dots_empty(...)
-  check_flag(keras2, "keras2")
   if (missing(max_lr)) stop("`max_lr` is required.", call. = FALSE)
   if (inherits(max_lr, "lr_range_test")) max_lr <- lr_range_bounds(max_lr)[[2]]
   anneal_strategy <- match_choice(anneal_strategy, "anneal_strategy", c("cos", "linear"))
@@ -186,7 +186,7 @@ callback_one_cycle <- function(max_lr, total_iterations = NULL, pct_start = 0.3,
   names(args)[names(args) == "total_steps"] <- "total_iterations"
   check_momentum(momentum)
   args["momentum"] <- list(if (!is.null(momentum)) as.list(as.double(momentum)))  # NULL: off
-  make_callback("OneCycle", args, keras2)
+  make_callback("OneCycle", args)
 }
 
 #' The per-batch history of a learning-rate callback
@@ -249,9 +249,8 @@ plot.kerasclr.callbacks.ScheduleCallback <- function(x, log_lr = FALSE, ...) {
 # Internal helpers
 # ---------------------------------------------------------------------------
 
-make_callback <- function(class_name, args, keras2) {
+make_callback <- function(class_name, args) {
   module <- kerasclr_py_module("callbacks")
-  args$keras2 <- keras2
   py_call(do.call(module[[class_name]], args))
 }
 

@@ -3,9 +3,9 @@
 #' Install the Python dependencies of kerasclr
 #'
 #' Creates a Python virtual environment (with [reticulate::virtualenv_create()]) and
-#' installs Keras 3, NumPy, scikit-learn and one or more Keras backends into it. kerasclr
-#' uses the environment `"r-kerasclr"` automatically when it is loaded, unless
-#' `RETICULATE_PYTHON` is set or Python is already running.
+#' installs Keras 3 (3.8 or later), NumPy, scikit-learn and one or more Keras backends
+#' into it. kerasclr uses the environment `"r-kerasclr"` automatically when it is
+#' loaded, unless `RETICULATE_PYTHON` is set or Python is already running.
 #'
 #' With reticulate older than 1.36, which cannot convert NumPy 2 arrays, `numpy<2` and
 #' `ml_dtypes<0.6` are installed.
@@ -96,6 +96,10 @@ print_sitrep <- function(info) {
 
 KERAS_BACKENDS <- c("tensorflow", "jax", "torch")
 
+# The oldest Keras 3 kerasclr supports: scripts/test.sh runs the TensorFlow tests against it
+# (scripts/requirements-oldest-keras.txt). Keep inst/python/pyproject.toml and the README in step.
+KERAS_MIN_VERSION <- "3.8"
+
 check_backends <- function(backend) {
   if (identical(backend, KERAS_BACKENDS)) return(KERAS_BACKENDS[[1]])
   if (!(is.character(backend) && length(backend) >= 1 && !anyNA(backend) &&
@@ -111,7 +115,8 @@ kerasclr_python_packages <- function(backend, reticulate_version = NULL) {
   reticulate_version <- reticulate_version %||% utils::packageVersion("reticulate")
   backend_packages <- c(tensorflow = "tensorflow", jax = "jax[cpu]", torch = "torch")
   numpy <- if (reticulate_version < "1.36") c("numpy<2", "ml_dtypes<0.6") else "numpy"
-  c("keras>=3", numpy, unname(backend_packages[check_backends(backend)]), "scikit-learn")
+  c(paste0("keras>=", KERAS_MIN_VERSION), numpy, unname(backend_packages[check_backends(backend)]),
+    "scikit-learn")
 }
 
 # The NumPy problem of check_python_setup(), or NULL: reticulate < 1.36 cannot convert
@@ -146,7 +151,7 @@ python_setup_info <- function(probe = probe_python, reticulate_version = NULL) {
   }
   if (!is.null(info$python) && is.null(info$keras)) {
     problems <- c(problems, setup_problem("keras", info$python))
-  } else if (!is.null(info$keras) && numeric_version(info$keras, strict = FALSE) < "3.0") {
+  } else if (!is.null(info$keras) && numeric_version(info$keras, strict = FALSE) < KERAS_MIN_VERSION) {
     problems <- c(problems, setup_problem("old_keras", version = info$keras))
   }
   info$problems <- problems

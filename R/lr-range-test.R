@@ -49,18 +49,26 @@
 #' validation data) gives `$suggestions` and `$lr_range`; `$runs` has them all.
 #'
 #' @param model (Keras model) A compiled Keras 3 model (`keras$Model`, via reticulate or
-#'   keras3).
-#' @param x Training inputs: an R array or matrix (or a list of them), or any source
-#'   Keras' `fit()` accepts (a Python generator, a `keras.utils.PyDataset`, a
-#'   `tf.data.Dataset`). Sources with fewer than `num_iter` batches are cycled; a one-shot
-#'   generator that runs out ends the test early (stop reason `"exhausted"`).
-#' @param y Training targets for array `x` (same number of samples), else `NULL`.
+#'   keras3), or a Keras 2 one (`tf_keras`, as the old `keras` package builds them; there
+#'   `weight_decay` needs one of `tf_keras$optimizers`, not a legacy optimizer).
+#' @param x Training inputs: R data (a numeric, integer or logical vector, matrix or
+#'   array, a data frame, or a list of them for several inputs), an R generator function
+#'   returning `list(x, y)` batches (as the old keras package's `fit_generator()` takes),
+#'   or any source Keras' `fit()` accepts (a `tf.data` dataset such as keras3's
+#'   `image_dataset_from_directory()` gives, a Python generator, a `keras.utils.PyDataset`).
+#'   R data are converted as keras3 converts them: see [kerasclr-data]. Sources with fewer
+#'   than `num_iter` batches are cycled; a one-shot generator that runs out ends the test
+#'   early (stop reason `"exhausted"`).
+#' @param y Training targets for R or array `x` (same number of samples), else `NULL`:
+#'   numbers, integer or factor class labels (a factor gives its 0-based codes), logical
+#'   labels, a data frame, or a list of them for several outputs.
 #' @param start_lr,end_lr (number) First and last learning rate, `0 < start_lr < end_lr`.
 #' @param num_iter (whole number) Number of steps (batches), `>= 5`.
 #' @param step_mode (string) `"exp"` (exponential growth, the default) or `"linear"`.
 #' @param batch_size (whole number) Batch size for array input.
-#' @param validation_data (list or `NULL`) `list(x_val, y_val)` or a dataset; its first
-#'   `val_batches` batches are evaluated after every step.
+#' @param validation_data (list or `NULL`) `list(x_val, y_val)` (R data as for `x` and
+#'   `y`), a dataset or a generator; its first `val_batches` batches are evaluated after
+#'   every step.
 #' @param diverge_threshold (number) Stop when the smoothed loss exceeds this many times
 #'   its minimum, `> 1`.
 #' @param smooth (number) Smoothing factor in `[0, 1)`; `0` records the raw loss.
@@ -73,7 +81,7 @@
 #' @param verbose (logical) Show a progress bar.
 #' @param ... Passed on: `val_batches` (whole number, validation batches per step,
 #'   default 2), and arguments of the model's `fit()` such as `shuffle`, `class_weight`,
-#'   `sample_weight` or `callbacks`.
+#'   `sample_weight` (both converted as [kerasclr-data] says) or `callbacks`.
 #'
 #' @returns An object of class `"lr_range_test"`: a list with
 #'   * `history`: a data frame with columns `lr`, `loss`, `smoothed_loss` and, when used,
@@ -136,28 +144,41 @@ lr_range_test <- function(model, x, y = NULL, start_lr = 1e-7, end_lr = 10, num_
   check_grid(momentum, "momentum", max = 1)
   check_flag(restore, "restore")
   check_flag(verbose, "verbose")
+  if (is.null(x)) arg_error("x", "training data", x)
+  extra <- list(...)
+  # The data are checked in R first (no Python), converted once the model is known.
+  as_keras_data(x, "x", role = "input_names")
+  as_keras_data(y, "y", role = "output_names")
   check_samples(x, y)
-  if (!is.null(validation_data) && is.list(validation_data) &&
-      !inherits(validation_data, "python.builtin.object")) {
-    if (!length(validation_data) %in% 2:3) {
-      arg_error("validation_data", "a list(x_val, y_val) or a dataset", validation_data)
-    }
-    check_samples(validation_data[[1]], validation_data[[2]], "validation_data")
+  if (is.null(y) && !is.na(n_samples(x))) {
+    stop("`y` must be the targets of `x` (one per sample), not NULL.", call. = FALSE)
   }
+  as_keras_data(extra$sample_weight, "sample_weight")
+  as_class_weight(extra$class_weight, y, to_py = FALSE)
+  as_keras_validation(validation_data)
   check_model(model)
+  spec <- data_spec(model)
 
   range_test <- kerasclr_py_module("range_test")
   args <- list(
-    model = model, x = as_py_data(x), y = as_py_data(y),
+    model = model, x = as_keras_data(x, "x", spec, "input_names"),
+    y = as_keras_data(y, "y", spec, "output_names"),
     start_lr = start_lr, end_lr = end_lr, num_iter = as.integer(num_iter),
     step_mode = step_mode, batch_size = as.integer(batch_size),
-    validation_data = if (is.null(validation_data)) NULL else as_py_validation(validation_data),
+    validation_data = as_keras_validation(validation_data, spec),
     diverge_threshold = diverge_threshold, smooth = smooth,
     weight_decay = if (is.null(weight_decay)) NULL else as.list(as.numeric(weight_decay)),
     momentum = if (is.null(momentum)) NULL else as.list(as.numeric(momentum)),
     restore = restore, verbose = verbose
   )
-  extra <- list(...)
+  if (!is.null(extra$sample_weight)) {
+    extra$sample_weight <- as_keras_data(extra$sample_weight, "sample_weight", spec)
+  }
+  if (!is.null(extra$class_weight)) extra$class_weight <- as_class_weight(extra$class_weight, y)
+  # Keras warns that it cannot shuffle a generator (fit()'s default is shuffle = TRUE).
+  if ((is.function(x) || inherits(x, "python.builtin.generator")) && is.null(extra$shuffle)) {
+    extra$shuffle <- FALSE
+  }
   if (!is.null(extra$val_batches)) extra$val_batches <- as.integer(extra$val_batches)
   result <- py_call(do.call(range_test$lr_range_test, c(args, extra)))
   res <- new_lr_range_test(result)
@@ -230,6 +251,8 @@ print.lr_range_test <- function(x, ...) {
 #'   explodes (as fastai's plot does).
 #' @export
 plot.lr_range_test <- function(x, ..., log = "x", skip_end = 5) {
+  check_choice(log, "log", c("x", "", "xy", "y"))
+  check_number(skip_end, "skip_end", min = 0, integer = TRUE)
   h <- x$history
   runs <- x$runs
   grid <- intersect(c("weight_decay", "momentum"), names(runs))
@@ -289,6 +312,8 @@ as.data.frame.lr_range_test <- function(x, row.names = NULL, optional = FALSE, .
 # Helpers
 # ---------------------------------------------------------------------------
 
+# `result` is the Python kerasclr.RangeTestResult (inst/python/kerasclr/results.py); its
+# fields are read as attributes, which reticulate converts (dicts, lists, NumPy arrays).
 new_lr_range_test <- function(result) {
   history <- as.data.frame(lapply(result$history, as.numeric))
   runs <- do.call(rbind, lapply(result$runs, function(run) {
@@ -323,60 +348,17 @@ check_grid <- function(x, name, max) {
   invisible(x)
 }
 
-# Samples in an R array/data frame, or a list of them (multi-input); NA for other sources.
-n_samples <- function(x) {
-  if (is.null(x) || inherits(x, "python.builtin.object") || is.function(x)) return(NA_integer_)
-  if (is.data.frame(x) || is.array(x) || (is.atomic(x) && is.vector(x))) return(NROW(x))
-  if (is.list(x) && length(x) > 0) {
-    n <- vapply(x, n_samples, integer(1))
-    n <- unique(n[!is.na(n)])
-    if (length(n) == 1) return(n)
-    if (length(n) > 1) return(-1L)
-  }
-  NA_integer_
-}
-
-check_samples <- function(x, y, name = NULL) {
-  nx <- n_samples(x)
-  ny <- n_samples(y)
-  xname <- if (is.null(name)) "x" else sprintf("%s[[1]]", name)
-  yname <- if (is.null(name)) "y" else sprintf("%s[[2]]", name)
-  if (identical(nx, -1L)) {
-    stop(sprintf("The arrays in `%s` must have the same number of samples (rows).", xname),
-         call. = FALSE)
-  }
-  if (!is.na(nx) && nx == 0) stop(sprintf("`%s` must have at least one sample.", xname), call. = FALSE)
-  if (!is.na(nx) && !is.na(ny) && nx != ny) {
-    stop(sprintf("`%s` must have as many samples as `%s` (%d), not %d.", yname, xname, nx, ny),
-         call. = FALSE)
-  }
-  invisible(TRUE)
-}
-
 check_model <- function(model) {
   if (!inherits(model, "python.builtin.object") || !reticulate::py_has_attr(model, "fit")) {
     seen <- if (is.object(model)) sprintf("an object of class %s", class(model)[1]) else describe(model)
     stop(sprintf("`model` must be a compiled Keras model, not %s.", seen), call. = FALSE)
   }
-  compiled <- isTRUE(tryCatch(reticulate::py_to_r(reticulate::py_get_attr(model, "compiled")),
+  # Keras 3 and Keras 2 (tf_keras) models say it differently: Python knows both.
+  compiled <- isTRUE(tryCatch(kerasclr_py_module("training")$is_compiled(model),
                               error = function(e) FALSE))
   if (!compiled) {
     stop("`model` must be a compiled Keras model: call `model$compile(optimizer, loss)` first.",
          call. = FALSE)
   }
   invisible(model)
-}
-
-# R arrays to NumPy (float32 for doubles: what Keras computes in anyway); Python objects as is.
-as_py_data <- function(x) {
-  if (is.null(x) || inherits(x, "python.builtin.object")) return(x)
-  if (is.data.frame(x)) x <- as.matrix(x)
-  if (is.list(x)) return(lapply(x, as_py_data))
-  if (is.double(x)) return(reticulate::np_array(x, dtype = "float32"))
-  reticulate::r_to_py(x)
-}
-
-as_py_validation <- function(v) {
-  if (inherits(v, "python.builtin.object")) return(v)
-  do.call(reticulate::tuple, lapply(v, as_py_data))
 }

@@ -22,6 +22,32 @@ kerasclr_py_module <- function(name) {
   .kerasclr[[name]]
 }
 
+# Saved models load after library(kerasclr): the kerasclr Python package is imported as soon
+# as Python's `keras` is, and registers its Keras classes then (see
+# inst/python/kerasclr/_registration.py, which also covers a `keras` imported later from
+# Python). This is reticulate's module load hook: py_register_load_hook() (exported since
+# reticulate 1.42); older versions (Debian's 1.28) have the same hook but their function is
+# internal and starts Python, so the hook is set directly, as that function does. The hook
+# runs after an import of `keras` on R's main thread; nothing is imported now unless
+# `keras` already is.
+register_on_keras_import <- function() {
+  hook <- function() {
+    tryCatch(kerasclr_py(), error = function(e) {
+      warning("kerasclr could not register its Keras classes, so models saved with a kerasclr ",
+              "schedule will not load: ", conditionMessage(e), call. = FALSE)
+    })
+    invisible()
+  }
+  if ("py_register_load_hook" %in% getNamespaceExports("reticulate")) {
+    return(getExportedValue("reticulate", "py_register_load_hook")("keras", hook))
+  }
+  if (reticulate::py_available(initialize = FALSE) &&
+      isTRUE(reticulate::py_eval("'keras' in __import__('sys').modules"))) {
+    return(hook())
+  }
+  setHook("reticulate::keras::load", hook)
+}
+
 # Stops with one message saying what to run when Python, NumPy or Keras is unusable.
 check_python_setup <- function(need_keras = FALSE) {
   if (!reticulate::py_available(initialize = TRUE)) stop(setup_problem("python"), call. = FALSE)
@@ -42,8 +68,10 @@ setup_problem <- function(missing, python = NULL, version = NULL) {
   switch(missing,
          python = paste("Python is not available to reticulate.", fix),
          numpy = sprintf("The Python module `numpy` is not installed in %s. %s", python, fix),
-         keras = sprintf("The Python module `keras` (>= 3) is not installed in %s. %s", python, fix),
-         old_keras = sprintf("Keras %s is too old: kerasclr needs Keras >= 3. %s", version, fix))
+         keras = sprintf("The Python module `keras` (>= %s) is not installed in %s. %s",
+                         KERAS_MIN_VERSION, python, fix),
+         old_keras = sprintf("Keras %s is too old: kerasclr needs Keras >= %s. %s", version,
+                             KERAS_MIN_VERSION, fix))
 }
 
 numpy_version <- function() {
@@ -64,7 +92,12 @@ keras_py <- function() {
 # Evaluates `expr`, turning a Python exception into a plain R error with Python's message
 # (no traceback): Python's messages name the argument, in Keras style.
 py_call <- function(expr) {
-  handler <- function(e) stop(py_error_message(e), call. = FALSE)
+  handler <- function(e) {
+    # An R error inside an R generator function (R/data.R) is raised as it was.
+    batch_error <- take_batch_error()
+    if (!is.null(batch_error)) stop(batch_error)
+    stop(py_error_message(e), call. = FALSE)
+  }
   # reticulate >= 1.29 signals a python.builtin.Exception; older versions an Rcpp::exception.
   tryCatch(expr, python.builtin.Exception = handler, `Rcpp::exception` = handler)
 }
@@ -91,6 +124,7 @@ describe <- function(x) {
   if (is.null(x)) return("NULL")
   if (is.function(x)) return("a function")
   if (length(x) == 0) return(sprintf("an empty %s vector", typeof(x)))
+  if (is.list(x)) return(sprintf("a list of length %d", length(x)))
   if (length(x) > 1) return(sprintf("a %s vector of length %d", typeof(x), length(x)))
   if (is.character(x)) return(sprintf("\"%s\"", x))
   if (is.numeric(x) || is.logical(x)) return(format(x))

@@ -177,6 +177,19 @@ one_cycle_lr <- function(total_iterations, max_lr, pct_start = 0.3, div_factor =
 #'   `callback_cyclic_lr(scale_fn = ...)`, which evaluates it in R, or a named `mode`.
 #' @returns A Python object of class `kerasclr.schedules.CyclicSchedule` (a
 #'   `keras.optimizers.schedules.LearningRateSchedule`).
+#' @section Saving and loading:
+#' A model compiled with the schedule is saved with it (`model$save("model.keras")`, or
+#' keras3's `save_model()`) and loads in a new R session with `keras$saving$load_model()`
+#' or keras3's `load_model()` once kerasclr is attached: `library(kerasclr)` imports
+#' kerasclr's Python package as soon as Python's `keras` is imported, which registers the
+#' schedule classes (`"kerasclr>CyclicSchedule"`, `"kerasclr>OneCycleSchedule"`). Training
+#' then continues at the saved step, exactly as an uninterrupted run. This uses
+#' reticulate's module load hook, exported as `py_register_load_hook()` since reticulate
+#' 1.42; with older versions (Debian 12 has 1.28) kerasclr sets the same hook itself, with the
+#' same effect. reticulate runs it after an import of `keras` made from R (keras3,
+#' `reticulate::import("keras")`, `tf$keras`), and kerasclr's Python package also watches
+#' for `keras` from the moment it is imported. From Python, `import kerasclr` (before or
+#' after `import keras`) is enough.
 #' @family schedules
 #' @examplesIf reticulate::py_module_available("keras")
 #' keras <- reticulate::import("keras")
@@ -207,6 +220,7 @@ learning_rate_schedule_cyclic <- function(base_lr = 0.001, max_lr = 0.006, step_
 #' @param preset (string or `NULL`) `"pytorch"` or `"fastai"`, see [one_cycle_lr()].
 #' @returns A Python object of class `kerasclr.schedules.OneCycleSchedule` (a
 #'   `keras.optimizers.schedules.LearningRateSchedule`).
+#' @inheritSection learning_rate_schedule_cyclic Saving and loading
 #' @family schedules
 #' @examplesIf reticulate::py_module_available("keras")
 #' keras <- reticulate::import("keras")
@@ -294,9 +308,11 @@ ONE_CYCLE_PRESETS <- c("pytorch", "fastai")
 
 #' Checks the arguments of the cyclical policy and returns the Python keyword arguments
 #'
-#' Every argument may be `NULL`, meaning "not supplied": it is checked only when given,
-#' and left out of the result so that the Python default applies. Used by [cyclic_lr()],
-#' [learning_rate_schedule_cyclic()] and [callback_cyclic_lr()].
+#' The arguments documented as "or `NULL`" (`scale_fn`, `scale_mode`, `step_size_up`,
+#' `step_size_down`, `total_iterations`) may be `NULL`, meaning "not supplied": they are
+#' left out of the result so that the Python default applies. Any other `NULL` is an error
+#' naming the argument. Used by [cyclic_lr()], [learning_rate_schedule_cyclic()] and
+#' [callback_cyclic_lr()], which forward every cycle argument (see `cyclic_args_of()`).
 #'
 #' @param in_graph (logical) `TRUE` when the schedule runs inside the compiled training
 #'   graph, where an R `scale_fn` cannot run.
@@ -305,39 +321,36 @@ ONE_CYCLE_PRESETS <- c("pytorch", "fastai")
 #'   `scale_fn` is wrapped so that its errors name `scale_fn`.
 #' @keywords internal
 #' @noRd
-cyclic_args <- function(base_lr = NULL, max_lr = NULL, step_size = NULL, mode = NULL,
-                        gamma = NULL, scale_fn = NULL, scale_mode = NULL, tail = NULL,
-                        step_size_up = NULL, step_size_down = NULL, tail_scope = NULL,
-                        tail_divisor = NULL, total_iterations = NULL, in_graph = FALSE) {
-  check_number(base_lr, "base_lr", min = 0, null_ok = TRUE)
-  check_number(max_lr, "max_lr", min = 0, null_ok = TRUE)
-  if (!is.null(base_lr) && !is.null(max_lr) && max_lr < base_lr) {
+cyclic_args <- function(base_lr, max_lr, step_size, mode, gamma, scale_fn = NULL,
+                        scale_mode = NULL, tail, step_size_up = NULL, step_size_down = NULL,
+                        tail_scope, tail_divisor, total_iterations = NULL, in_graph = FALSE) {
+  check_number(base_lr, "base_lr", min = 0)
+  check_number(max_lr, "max_lr", min = 0)
+  if (max_lr < base_lr) {
     stop(sprintf("`max_lr` must be >= `base_lr` (%s), not %s.", format(base_lr), format(max_lr)),
          call. = FALSE)
   }
-  check_number(step_size, "step_size", min = 0, min_inclusive = FALSE, null_ok = TRUE)
+  check_number(step_size, "step_size", min = 0, min_inclusive = FALSE)
   check_number(step_size_up, "step_size_up", min = 0, min_inclusive = FALSE, null_ok = TRUE)
   check_number(step_size_down, "step_size_down", min = 0, min_inclusive = FALSE, null_ok = TRUE)
-  if (!is.null(mode)) check_choice(mode, "mode", CLR_MODES)
-  if (!is.null(gamma)) check_number(gamma, "gamma", min = 0, min_inclusive = FALSE, max = 1)
+  check_choice(mode, "mode", CLR_MODES)
+  check_number(gamma, "gamma", min = 0, min_inclusive = FALSE, max = 1)
   if (!is.null(scale_mode)) check_choice(scale_mode, "scale_mode", c("cycle", "iterations"))
-  check_number(tail, "tail", min = 0, integer = TRUE, null_ok = TRUE)
-  if (!is.null(tail_scope)) check_choice(tail_scope, "tail_scope", c("cycle", "schedule"))
-  if (!is.null(tail_divisor)) {
-    ok <- is.numeric(tail_divisor) && length(tail_divisor) == 2 && all(is.finite(tail_divisor)) &&
-      all(tail_divisor > 0)
-    if (!ok) {
-      stop(sprintf("`tail_divisor` must be two positive numbers c(factor, base), not %s.",
-                   describe_values(tail_divisor)), call. = FALSE)
-    }
+  check_number(tail, "tail", min = 0, integer = TRUE)
+  check_choice(tail_scope, "tail_scope", c("cycle", "schedule"))
+  ok <- is.numeric(tail_divisor) && length(tail_divisor) == 2 && all(is.finite(tail_divisor)) &&
+    all(tail_divisor > 0)
+  if (!ok) {
+    stop(sprintf("`tail_divisor` must be two positive numbers c(factor, base), not %s.",
+                 describe_values(tail_divisor)), call. = FALSE)
   }
   check_number(total_iterations, "total_iterations", min = 1, integer = TRUE, null_ok = TRUE)
 
   # The tail must fit in a cycle (when the cycle length is known here; else Python checks).
   up <- step_size_up %||% step_size
   cycle_length <- if (!is.null(up)) up + (step_size_down %||% up)
-  tail_on <- !is.null(tail) && tail > 0
-  if (tail_on && identical(tail_scope %||% "cycle", "cycle") && !is.null(cycle_length) &&
+  tail_on <- tail > 0
+  if (tail_on && identical(tail_scope, "cycle") && !is.null(cycle_length) &&
       tail > cycle_length) {
     stop(sprintf("`tail` must be <= the cycle length (%s steps), not %s.", format(cycle_length),
                  format(tail)), call. = FALSE)
@@ -372,7 +385,7 @@ cyclic_args <- function(base_lr = NULL, max_lr = NULL, step_size = NULL, mode = 
     step_size = as_py_double(step_size), mode = mode, gamma = as_py_double(gamma),
     scale_fn = scale_fn, scale_mode = scale_mode, step_size_up = as_py_double(step_size_up),
     step_size_down = as_py_double(step_size_down), tail = as_py_int(tail),
-    tail_scope = tail_scope, tail_divisor = if (!is.null(tail_divisor)) as.list(as.double(tail_divisor)),
+    tail_scope = tail_scope, tail_divisor = as.list(as.double(tail_divisor)),
     total_iterations = as_py_int(total_iterations)
   ))
 }
@@ -392,8 +405,10 @@ cyclic_args_of <- function(frame, in_graph = FALSE) {
 
 #' Checks the arguments of the one-cycle policy and returns the Python keyword arguments
 #'
-#' `NULL` means "not supplied" (left out, the Python default applies). Used by
-#' [one_cycle_lr()], [learning_rate_schedule_one_cycle()] and [callback_one_cycle()].
+#' `total_steps = NULL` means "from the first fit()" ([callback_one_cycle()]); any other
+#' `NULL` is an error naming the argument. Used by [one_cycle_lr()],
+#' [learning_rate_schedule_one_cycle()] (through `one_cycle_user_args()`) and
+#' [callback_one_cycle()].
 #'
 #' @param total_name (string) The name of `total_steps` in the calling function, for
 #'   the error messages (`"total_iterations"` in [one_cycle_lr()]).
@@ -402,16 +417,15 @@ cyclic_args_of <- function(frame, in_graph = FALSE) {
 #'   Momentum is separate: see `check_momentum()` and `momentum_args()`.
 #' @keywords internal
 #' @noRd
-one_cycle_args <- function(total_steps = NULL, max_lr = NULL, pct_start = NULL,
-                           div_factor = NULL, final_div_factor = NULL, anneal_strategy = NULL,
-                           three_phase = NULL, total_name = "total_steps") {
+one_cycle_args <- function(total_steps, max_lr, pct_start, div_factor, final_div_factor,
+                           anneal_strategy, three_phase, total_name = "total_steps") {
   check_number(total_steps, total_name, min = 2, integer = TRUE, null_ok = TRUE)
-  check_number(max_lr, "max_lr", min = 0, min_inclusive = FALSE, null_ok = TRUE)
-  if (!is.null(pct_start)) check_number(pct_start, "pct_start", min = 0, min_inclusive = FALSE, max = 1)
-  check_number(div_factor, "div_factor", min = 0, min_inclusive = FALSE, null_ok = TRUE)
-  check_number(final_div_factor, "final_div_factor", min = 0, min_inclusive = FALSE, null_ok = TRUE)
-  if (!is.null(anneal_strategy)) check_choice(anneal_strategy, "anneal_strategy", c("cos", "linear"))
-  if (!is.null(three_phase)) check_flag(three_phase, "three_phase")
+  check_number(max_lr, "max_lr", min = 0, min_inclusive = FALSE)
+  check_number(pct_start, "pct_start", min = 0, min_inclusive = FALSE, max = 1)
+  check_number(div_factor, "div_factor", min = 0, min_inclusive = FALSE)
+  check_number(final_div_factor, "final_div_factor", min = 0, min_inclusive = FALSE)
+  check_choice(anneal_strategy, "anneal_strategy", c("cos", "linear"))
+  check_flag(three_phase, "three_phase")
   drop_null(list(
     total_steps = as_py_int(total_steps), max_lr = as_py_double(max_lr),
     pct_start = as_py_double(pct_start), div_factor = as_py_double(div_factor),
@@ -580,15 +594,14 @@ check_preset <- function(preset) {
 # user did not supply (`supplied`: the names in the call) are left to the preset.
 one_cycle_user_args <- function(supplied, from_preset, total_iterations, max_lr, pct_start,
                                 div_factor, final_div_factor, anneal_strategy, three_phase) {
-  keep <- function(value, name) if (from_preset && !(name %in% supplied)) NULL else value
-  one_cycle_args(
-    total_steps = total_iterations, max_lr = max_lr,
-    pct_start = keep(pct_start, "pct_start"),
-    div_factor = keep(div_factor, "div_factor"),
-    final_div_factor = keep(final_div_factor, "final_div_factor"),
-    anneal_strategy = keep(match_choice(anneal_strategy, "anneal_strategy", c("cos", "linear")),
-                           "anneal_strategy"),
-    three_phase = keep(three_phase, "three_phase"),
-    total_name = "total_iterations"
+  check_number(total_iterations, "total_iterations", min = 2, integer = TRUE)
+  args <- one_cycle_args(
+    total_steps = total_iterations, max_lr = max_lr, pct_start = pct_start,
+    div_factor = div_factor, final_div_factor = final_div_factor,
+    anneal_strategy = match_choice(anneal_strategy, "anneal_strategy", c("cos", "linear")),
+    three_phase = three_phase, total_name = "total_iterations"
   )
+  from_user <- c("pct_start", "div_factor", "final_div_factor", "anneal_strategy", "three_phase")
+  if (from_preset) args[setdiff(from_user, supplied)] <- NULL
+  args
 }

@@ -227,7 +227,7 @@ def train_pipeline(row, data, seed, epochs):
     model = build(row, seed, row["grid"][len(row["grid"]) // 2])  # the lr is the pipeline's
     result = fit_one_cycle(model, x_tr, y_tr, epochs=epochs, batch_size=BATCH_SIZE, verbose=0)
     return (score(row, model, x_val, y_val), score(row, model, x_te, y_te),
-            float(result.max_lr), result.range_test_steps, list(result.range_test["lr_range"]))
+            float(result.max_lr), result.range_test_steps, list(result.range_test.lr_range))
 
 
 def train_cyclic(row, data, seed, lr_range, epochs):
@@ -414,8 +414,10 @@ def sweep(args):
             for seed in seeds:
                 model = build(row, seed, row["grid"][0])
                 rt = lr_range_test(model, data[0], data[1], batch_size=BATCH_SIZE, verbose=False)
-                rec = dict(row=name, split=split, seed=seed, curve=rt["history"],
-                           suggestions=rt["suggestions"], one_cycle={}, cycled={})
+                rec = dict(row=name, split=split, seed=seed,
+                           curve={k: [float(v) for v in rt.history[k]] for k in ("lr", "loss",
+                                                                                 "smoothed_loss")},
+                           suggestions=dict(rt.suggestions), one_cycle={}, cycled={})
                 for peak in peaks:
                     rec["one_cycle"][peak] = train_one_cycle(row, data, seed, peak, row["epochs"], None)
                     if row["optimizer"] is not _rmsprop:
@@ -423,7 +425,7 @@ def sweep(args):
                                                               (0.95, 0.85))
                 records.append(rec)
                 log(f"{name} {split}/{seed}: lr at smoothed min "
-                    f"{10 * rt['suggestions']['minimum']:.3g}; one-cycle val "
+                    f"{10 * rt.suggestions['minimum']:.3g}; one-cycle val "
                     + " ".join(f"{p:.2g}:{v[0]:.3f}" for p, v in rec["one_cycle"].items()))
                 if args.json:
                     with open(args.json, "w") as f:

@@ -51,12 +51,12 @@ def test_one_call_equals_the_two_steps_by_hand(keras, opt_name):
 
     by_hand = _model(keras, OPTIMIZERS[opt_name](keras))
     test = lr_range_test(by_hand, x, y, batch_size=16, verbose=False, **RANGE_TEST)
-    callback = OneCycle(max_lr=test["lr_range"][1])
+    callback = OneCycle(max_lr=test)
     history = by_hand.fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=[callback])
 
-    assert result.max_lr == test["lr_range"][1] > 0
-    assert result.range_test_steps == test["runs"][0]["steps"]  # the curve fell: one test
-    assert result.range_test["history"]["loss"] == test["history"]["loss"]
+    assert result.max_lr == test.lr_range[1] > 0
+    assert result.range_test_steps == test.runs[0]["steps"]  # the curve fell: one test
+    np.testing.assert_array_equal(result.range_test.history["loss"], test.history["loss"])
     for a, b in zip(model.get_weights(), by_hand.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert result.history.history["loss"] == history.history["loss"]
@@ -108,9 +108,9 @@ def test_a_flat_curve_is_measured_again_with_three_times_the_steps(keras):
     model = _model(keras, keras.optimizers.SGD(momentum=0.9))
     result = fit_one_cycle(model, x, y, epochs=1, batch_size=16, shuffle=False, verbose=0,
                            range_test_args=dict(RANGE_TEST, shuffle=False))
-    assert result.range_test["settings"]["num_iter"] == 90
+    assert result.range_test.settings["num_iter"] == 90
     assert result.range_test_steps == 30 + 90
-    h = result.range_test["history"]
+    h = result.range_test.history
     assert not suggestions.curve_fell(h["lr"], h["smoothed_loss"], num_iter=90)
     # Flat to the end: the turn-up rate is the last one fastai's trimming keeps.
     assert result.max_lr == pytest.approx(h["lr"][-6] / 6, rel=1e-12)
@@ -130,7 +130,7 @@ def test_dataset_input(keras):
 
     model = _model(keras, keras.optimizers.Adam())
     result = fit_one_cycle(model, Batches(), epochs=2, range_test_args=RANGE_TEST, verbose=0)
-    assert result.range_test["runs"][0]["steps"] == 30  # the 6 batches cycled 5 times
+    assert result.range_test.runs[0]["steps"] == 30  # the 6 batches cycled 5 times
     assert len(result.one_cycle.history["iteration"]) == 12
 
 

@@ -439,3 +439,35 @@ def test_unbuilt_model_keeps_its_initial_weights(keras):
     assert model.built and not model.optimizer.built
     for a, b in zip(initial["weights"], model.get_weights()):
         assert np.array_equal(a, b)
+
+
+def test_r_generator_batches_are_drawn_on_the_main_thread_only(keras):
+    """R runs on the main thread only: a source made by R/data.R's r_generator() (here a
+    Python iterator standing in for reticulate's) is never called from fit()'s data thread,
+    where TensorFlow reads generators, and gives the same curve as the plain generator."""
+    import threading
+
+    from kerasclr._r_bridge import generator_of
+    from kerasclr.range_test import lr_range_test
+
+    x, y = _data(n=64)
+    callers = []
+
+    def batches():
+        i = 0
+        while True:
+            callers.append(threading.current_thread() is threading.main_thread())
+            j = i % 4
+            i += 1
+            yield x[j * 16:(j + 1) * 16], y[j * 16:(j + 1) * 16]
+
+    kwargs = dict(start_lr=1e-4, end_lr=1e-2, num_iter=12, verbose=False)
+    model = _model(keras, OPTIMIZERS["adam"](keras), extras=False)
+    reference = lr_range_test(model, batches(), **kwargs)
+    if keras.backend.backend() == "tensorflow":
+        assert not all(callers)  # the plain generator is read from TensorFlow's thread
+    callers.clear()
+    res = lr_range_test(model, generator_of(batches()), **kwargs)
+    assert callers and all(callers)
+    assert res["runs"][0]["steps"] == 12
+    np.testing.assert_array_equal(res.history["loss"], reference.history["loss"])

@@ -1,5 +1,7 @@
 """kerasclr.training against the truth: hand-computed updates and directly computed losses."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -65,6 +67,13 @@ def test_optimizer_step_continues_across_fits_and_steps_per_execution(keras, ste
     assert training.optimizer_step(model) == 3
     model.fit(x, y, batch_size=4, epochs=2, verbose=0)
     assert training.optimizer_step(model) == 9
+
+
+def test_keras_is_a_supported_version_and_the_one_asked_for(keras):
+    # Keras >= 3.8 (R/install.R, KERAS_MIN_VERSION). scripts/test.sh runs these tests again in a
+    # second environment with the oldest supported Keras and names it in KERASCLR_EXPECT_KERAS.
+    assert tuple(int(v) for v in keras.version().split(".")[:2]) >= (3, 8)
+    assert keras.version() == os.environ.get("KERASCLR_EXPECT_KERAS", keras.version())
 
 
 def test_inner_optimizer_unwraps_loss_scaling(keras):

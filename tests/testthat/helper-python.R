@@ -24,3 +24,19 @@ keras_for_tests <- function() {
   skip_if_no_keras()
   reticulate::import("keras")
 }
+
+# The Python `tf_keras` module (Keras 2, what the old keras R package uses), for the tests
+# of that path: models built through reticulate, as the old package builds them.
+tf_keras_for_tests <- function() {
+  skip_if_no_keras()
+  if (!reticulate::py_module_available("tf_keras")) {
+    skip_or_fail("The Python module `tf_keras` (pip install tf-keras) is not installed.")
+  }
+  reticulate::import("tf_keras")
+}
+
+# Every model, optimizer and metric variable, as R arrays (bitwise comparable with
+# identical(); float32 -> double is exact).
+model_state <- function(model) {
+  kerasclr:::kerasclr_py_module("state")$state_arrays(model)
+}

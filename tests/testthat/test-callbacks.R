@@ -37,7 +37,6 @@ test_that("bad arguments give R errors that name the argument, before any Python
   expect_error(callback_one_cycle(0.1, total_iterations = 1), "`total_iterations`")
   expect_error(callback_one_cycle(0.1, anneal_strategy = "step"), "`anneal_strategy`")
   expect_error(callback_one_cycle(0.1, momentum = c(1.5, 0.8)), "`momentum`")
-  expect_error(callback_one_cycle(0.1, keras2 = NA), "`keras2`")
 })
 
 test_that("callback_cyclic_lr() follows cyclic_lr() and the hand-computed SGD update", {
@@ -58,22 +57,12 @@ test_that("callback_cyclic_lr() follows cyclic_lr() and the hand-computed SGD up
   expect_equal(df$learning_rate, as.numeric(lr), tolerance = 1e-12)
   expect_equal(df$momentum, mom, tolerance = 1e-12)
 
-  # Hand-computed: Keras SGD with momentum, m <- mom * m - lr * g; w <- w + m; MSE loss.
-  w <- w0[[1]]; b <- w0[[2]]; mw <- 0 * w; mb <- 0
-  losses <- numeric(6)
-  for (k in 0:5) {
-    rows <- (k %% 3) * 4 + 1:4
-    xb <- d$x[rows, , drop = FALSE]
-    err <- as.numeric(xb %*% w + b - d$y[rows])
-    losses[k + 1] <- mean(err^2)
-    gw <- as.numeric(2 / 4 * t(xb) %*% err); gb <- 2 / 4 * sum(err)
-    mw <- mom[k + 1] * mw - lr[k + 1] * gw; mb <- mom[k + 1] * mb - lr[k + 1] * gb
-    w <- w + mw; b <- b + mb
-  }
+  # Hand-computed (helper-reference.R): Keras SGD with momentum, MSE loss.
+  ref <- sgd_reference(d$x, d$y, w0[[1]], w0[[2]], lr, mom, batch_size = 4)
   weights <- model$get_weights()
-  expect_equal(as.numeric(weights[[1]]), w, tolerance = 1e-5)
-  expect_equal(as.numeric(weights[[2]]), b, tolerance = 1e-5)
-  expect_equal(df$loss, losses, tolerance = 1e-5)
+  expect_equal(as.numeric(weights[[1]]), ref$w, tolerance = 1e-5)
+  expect_equal(as.numeric(weights[[2]]), ref$b, tolerance = 1e-5)
+  expect_equal(df$loss, ref$losses, tolerance = 1e-5)
 
   # The history accumulates over fits and rbind()s.
   model$fit(d$x, d$y, batch_size = 4L, epochs = 1L, verbose = 0L, callbacks = list(cb))

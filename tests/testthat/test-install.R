@@ -4,11 +4,11 @@
 test_that("install_kerasclr() chooses the pip requirements from backend and reticulate", {
   expect_equal(
     kerasclr:::kerasclr_python_packages("tensorflow", reticulate_version = package_version("1.28")),
-    c("keras>=3", "numpy<2", "ml_dtypes<0.6", "tensorflow", "scikit-learn")
+    c("keras>=3.8", "numpy<2", "ml_dtypes<0.6", "tensorflow", "scikit-learn")
   )
   expect_equal(
     kerasclr:::kerasclr_python_packages(c("jax", "torch"), reticulate_version = package_version("1.36")),
-    c("keras>=3", "numpy", "jax[cpu]", "torch", "scikit-learn")
+    c("keras>=3.8", "numpy", "jax[cpu]", "torch", "scikit-learn")
   )
   # The default backend argument means TensorFlow only.
   expect_equal(kerasclr:::check_backends(c("tensorflow", "jax", "torch")), "tensorflow")
@@ -61,7 +61,15 @@ test_that("the situation report lists the set-up and what to do", {
   expect_match(no_python$problems, "Python is not available", fixed = TRUE)
   no_numpy <- kerasclr:::python_setup_info(fake_probe(python = "/usr/bin/python3"))
   expect_match(no_numpy$problems[1], "`numpy` is not installed in /usr/bin/python3", fixed = TRUE)
-  expect_match(no_numpy$problems[2], "`keras` (>= 3) is not installed", fixed = TRUE)
+  expect_match(no_numpy$problems[2], "`keras` (>= 3.8) is not installed", fixed = TRUE)
+
+  # The oldest supported Keras is 3.8 (scripts/test.sh runs the TensorFlow tests against it).
+  keras_at <- function(version) {
+    kerasclr:::python_setup_info(fake_probe(python = "/venv/bin/python", numpy = "1.26.4", keras = version),
+                                 reticulate_version = package_version("1.36"))$problems
+  }
+  expect_match(keras_at("3.7.0"), "Keras 3.7.0 is too old: kerasclr needs Keras >= 3.8.", fixed = TRUE)
+  expect_length(keras_at("3.8.0"), 0)
 })
 
 test_that("kerasclr_sitrep() reports this machine's Python", {

@@ -47,12 +47,6 @@ tiny_data <- function(n = 64) {
   list(x = x, y = x %*% c(1, 2, -1, 0.5) + 0.3)
 }
 
-# Every model and optimizer variable, as R arrays (bitwise comparable with identical()).
-model_state <- function(model) {
-  state <- reticulate::import("kerasclr.state")
-  state$state_arrays(model)  # a named list of R arrays (float32 -> double is exact)
-}
-
 test_that("an uncompiled model is an R error before training", {
   keras <- keras_for_tests()
   model <- keras$Sequential(list(keras$Input(shape = list(4L)), keras$layers$Dense(1L)))
@@ -150,8 +144,7 @@ test_that("a real R interrupt (Ctrl+C) mid-run restores the model", {
   skip_if_no_keras()
   # A SIGINT delivered while Python runs is handled by R and reticulate together; it runs in
   # a child R process so that, whatever happens there, this test run carries on.
-  script <- withr::local_tempfile(fileext = ".R")
-  writeLines(c(
+  out <- run_fresh_r(c(
     "library(kerasclr)",
     "keras <- reticulate::import('keras')",
     "keras$utils$set_random_seed(1L)",
@@ -174,10 +167,7 @@ test_that("a real R interrupt (Ctrl+C) mid-run restores the model", {
     "after <- state()",
     "cat('RESULT', identical(got, 'interrupted'),",
     "    all(vapply(names(before), function(k) identical(after[[k]], before[[k]]), TRUE)), '\\n')"
-  ), script)
-  libs <- paste0("R_LIBS=", shQuote(paste(.libPaths(), collapse = .Platform$path.sep)))
-  out <- suppressWarnings(system2(file.path(R.home("bin"), "Rscript"), shQuote(script),
-                                  stdout = TRUE, stderr = TRUE, env = libs))
+  ))
   expect_true(any(grepl("^RESULT TRUE TRUE", out)), label = paste(tail(out, 20), collapse = "\n"))
 })
 
@@ -204,4 +194,136 @@ test_that("a one-shot generator that runs out ends the test with a warning", {
                  "data ran out")
   expect_identical(res$runs$stop_reason, "exhausted")
   expect_identical(res$runs$steps, 3L)
+})
+
+# ---------------------------------------------------------------------------
+# R data as R users have it (R/data.R): each form gives bitwise the same curve as the NumPy
+# arrays Keras takes natively, from the same starting state (the test restores the model).
+# ---------------------------------------------------------------------------
+
+range_curve <- function(model, x, y = NULL, ...) {
+  res <- lr_range_test(model, x, y, start_lr = 1e-3, end_lr = 1, num_iter = 8, batch_size = 10,
+                       shuffle = FALSE, verbose = FALSE, ...)
+  res$history
+}
+
+class_data <- function() {
+  set.seed(5)
+  idx <- sample(nrow(iris), 40)
+  list(df = iris[idx, 1:4], species = iris$Species[idx])
+}
+
+# A one-layer model of the 4 iris measurements.
+iris_model <- function(keras, units, activation, optimizer, loss) {
+  keras$utils$set_random_seed(2L)
+  model <- keras$Sequential(list(keras$Input(shape = list(4L)),
+                                 keras$layers$Dense(units, activation = activation)))
+  model$compile(optimizer = optimizer, loss = loss)
+  model
+}
+
+test_that("integer labels, factor labels and data frames give the curve of the NumPy arrays", {
+  keras <- keras_for_tests()
+  d <- class_data()
+  model <- iris_model(keras, 3L, "softmax", keras$optimizers$SGD(momentum = 0.9),
+                      "sparse_categorical_crossentropy")
+  codes <- as.integer(d$species) - 1L
+  reference <- range_curve(model, reticulate::np_array(as.matrix(d$df), dtype = "float32"),
+                           reticulate::np_array(codes, dtype = "int32"))
+  expect_true(all(is.finite(reference$loss)))
+  expect_identical(range_curve(model, as.matrix(d$df), codes), reference)     # integer vector
+  expect_identical(range_curve(model, as.matrix(d$df), d$species), reference) # factor
+  expect_identical(range_curve(model, d$df, d$species), reference)            # data frame
+  expect_identical(range_curve(model, d$df, d$species,
+                               validation_data = list(d$df, d$species))$val_loss,
+                   range_curve(model, as.matrix(d$df), codes,
+                               validation_data = list(as.matrix(d$df), codes))$val_loss)
+})
+
+test_that("logical labels and inputs give the curve of 0/1 numbers", {
+  keras <- keras_for_tests()
+  d <- class_data()
+  model <- iris_model(keras, 1L, "sigmoid", "adam", "binary_crossentropy")
+  setosa <- d$species == "setosa"
+  reference <- range_curve(model, as.matrix(d$df),
+                           reticulate::np_array(as.numeric(setosa), dtype = "float32"))
+  expect_identical(range_curve(model, as.matrix(d$df), setosa), reference)
+  # Logical inputs are 0 and 1 too.
+  wide <- as.matrix(d$df) > 3
+  expect_identical(range_curve(model, wide, setosa), range_curve(model, wide * 1, setosa))
+})
+
+test_that("a list of two inputs, and a data frame naming them, feed a two-input model", {
+  keras <- keras_for_tests()
+  d <- class_data()
+  keras$utils$set_random_seed(2L)
+  a <- keras$Input(shape = list(3L), name = "petal")
+  b <- keras$Input(shape = list(1L), name = "width")
+  out <- keras$layers$Dense(1L)(keras$layers$Concatenate()(list(a, b)))
+  model <- keras$Model(inputs = list(a, b), outputs = out)
+  model$compile(optimizer = "sgd", loss = "mse")
+  m <- as.matrix(d$df)
+  y <- m[, 1] * 0.5
+  np <- function(x) reticulate::np_array(x, dtype = "float32")
+  reference <- range_curve(model, list(np(m[, 2:4]), np(m[, 1, drop = FALSE])), np(y))
+  expect_true(all(is.finite(reference$loss)))
+  expect_identical(range_curve(model, list(m[, 2:4], m[, 1]), y), reference)
+  expect_identical(range_curve(model, list(width = m[, 1], petal = m[, 2:4]), y), reference)
+  frame <- data.frame(width = m[, 1])
+  frame$petal <- m[, 2:4]  # a matrix column
+  expect_identical(range_curve(model, frame, y), reference)
+})
+
+test_that("an R generator function (as fit_generator() takes it) gives the curve of its batches", {
+  keras <- keras_for_tests()
+  d <- class_data()
+  model <- iris_model(keras, 3L, "softmax", "sgd", "sparse_categorical_crossentropy")
+  # The reference: a Python generator of the same batches, as NumPy arrays.
+  py <- reticulate::py_run_string(paste(
+    "def cycling(x, y):",
+    "    i = 0",
+    "    while True:",
+    "        rows = slice((i % 4) * 10, (i % 4) * 10 + 10)",
+    "        i += 1",
+    "        yield x[rows], y[rows]",
+    sep = "\n"))
+  range_of <- function(x) {
+    lr_range_test(model, x, start_lr = 1e-3, end_lr = 1, num_iter = 8, verbose = FALSE)
+  }
+  reference <- range_of(py$cycling(reticulate::np_array(as.matrix(d$df), dtype = "float32"),
+                                   reticulate::np_array(as.integer(d$species) - 1L, dtype = "int32")))
+  batch <- 0L
+  batches <- function() {  # the same batches of 10, in order, cycling
+    rows <- (batch %% 4L) * 10L + 1:10
+    batch <<- batch + 1L
+    list(d$df[rows, ], d$species[rows])
+  }
+  res <- range_of(batches)
+  expect_identical(res$history, reference$history)
+  expect_identical(res$runs$stop_reason, "completed")
+  # An R error in the generator (here at its third batch, which TensorFlow asks for from
+  # its own thread) stops the test with that error; the model is restored.
+  before <- model_state(model)
+  calls <- 0L
+  failing <- function() {
+    calls <<- calls + 1L
+    if (calls == 3L) stop("the files are gone")
+    batches()
+  }
+  expect_snapshot(error = TRUE, lr_range_test(model, failing, num_iter = 8, verbose = FALSE))
+  after <- model_state(model)
+  for (k in names(before)) expect_identical(after[[k]], before[[k]], label = k)
+})
+
+test_that("class_weight by factor level or class index weighs as per-sample weights do", {
+  keras <- keras_for_tests()
+  d <- class_data()
+  model <- iris_model(keras, 3L, "softmax", "sgd", "sparse_categorical_crossentropy")
+  weights <- c(setosa = 1, versicolor = 3, virginica = 0.5)
+  reference <- range_curve(model, d$df, d$species,
+                           sample_weight = unname(weights[as.character(d$species)]))
+  expect_identical(range_curve(model, d$df, d$species, class_weight = weights), reference)
+  expect_identical(range_curve(model, d$df, d$species,
+                               class_weight = list("0" = 1, "1" = 3, "2" = 0.5)), reference)
+  expect_false(identical(range_curve(model, d$df, d$species)$loss, reference$loss))
 })

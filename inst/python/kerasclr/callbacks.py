@@ -24,28 +24,30 @@ calls.
 
 A custom ``scale_fn`` (for example an R function) cannot run in the graph: for a
 fit of known length its values are computed once at ``on_train_begin`` (one
-vectorized call) and looked up in-graph; for unknown-length data the learning
-rate is set from Python before each batch (momentum cycling then is refused).
+vectorized call) and looked up in-graph; for unknown-length data in Keras 3 the
+learning rate is set from Python before each batch (momentum cycling then is refused).
 
-For Keras 2 (``tf_keras``) models the same classes are built on
-``tf_keras.callbacks.Callback`` (``CyclicLR(..., keras2=True)``); they set the
-learning rate and momentum per batch through the Keras 2 optimizer's variables.
+The same classes work in a Keras 2 (``tf_keras``) ``fit()`` (so in the old R
+``keras`` package's ``fit_generator()``): each ``fit()`` looks at the model the
+callback is attached to. In Keras 2 the values are looked up in the per-fit tables
+of TensorFlow variables (those of TensorFlow without XLA, grown in chunks when the
+fit's length is unknown), read in the compiled step through stand-ins for the
+optimizer's learning rate and momentum; the batch loss also comes from the step.
 """
 
-import math
+from __future__ import annotations
 
+import math
+from typing import Callable, Sequence
+
+import keras
 import numpy as np
 
-from kerasclr import policies, training
+from kerasclr import policies, results, training
+from kerasclr.results import RangeTestResult
 
 HISTORY_KEYS = ("epoch", "iteration", "learning_rate", "momentum", "loss")
 _BATCH_LOSS_KEY = training.BATCH_LOSS_KEY
-
-
-def _keras():
-    import keras
-
-    return keras
 
 
 def _as_schedule_vector(name, values):
@@ -71,8 +73,8 @@ def _table_lookup(table, it, xp, offset=0):
     return xp.take(xp.convert_to_tensor(table.astype("float32")), index)
 
 
-class ScheduleCallback:
-    """What CyclicLR and OneCycle share; the Keras base class comes from the factory.
+class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
+    """What CyclicLR and OneCycle share: a Keras 3 callback that also runs in Keras 2.
 
     The R methods ``as.data.frame()`` and ``plot()`` dispatch on this class.
     """
@@ -80,6 +82,14 @@ class ScheduleCallback:
     # Our batch-end hook only records: Keras may run it off the main thread, so that
     # converting the logs to floats does not stall training (JAX, PyTorch).
     async_safe = True
+    # Steps of the TensorFlow tables filled at a time when the fit's length is unknown.
+    _TABLE_CHUNK = 4096
+
+    @property
+    def _supports_tf_logs(self):
+        # Keras 2 may hand our batch-end hook the step's tensors: it only stores them
+        # (converted once per epoch). A subclass with its own hook gets floats.
+        return type(self).on_train_batch_end is ScheduleCallback.on_train_batch_end
 
     def _init_common(self, momentum_range):
         self.history = {key: [] for key in HISTORY_KEYS}
@@ -102,8 +112,9 @@ class ScheduleCallback:
         self._traced = None       # (key, train_function) traced with our hook
         self._probe = None
         self._host_table = None
-        self._tf_tables = None    # (start, lr, momentum) tf.Variables (TensorFlow without XLA)
+        self._tf_tables = None    # (start, lr, momentum) tf.Variables (TensorFlow without XLA, Keras 2)
         self._use_tf_tables = False
+        self._grow_at = None      # step at which the tables are extended (Keras 2, unknown length)
 
     # -- subclasses provide ------------------------------------------------- #
     def _lr(self, it, xp):
@@ -146,6 +157,25 @@ class ScheduleCallback:
         self._host_mode = False
         previous_table = self._table
         self._table = None
+        self._use_tf_tables = False
+        self._host_table = None
+        self._grow_at = None
+        self.__dict__.pop("on_train_batch_begin", None)  # set again for host values (Keras 3)
+        if training.is_keras2_model(model):
+            # Keras 2: the TensorFlow tables, whatever the policy (an R scale_fn too).
+            if fit_steps is not None:
+                self._fill_tf_tables(start, start + fit_steps + 1)
+            else:
+                self._fill_tf_tables(start, start + self._TABLE_CHUNK, grow=True)
+        else:
+            self._plan_keras3(model, start, fit_steps)
+        if self._table is not None or previous_table is not None:
+            self._version += 1  # the table is baked into the traced step
+        self._plain_train_function = model.train_function
+        self._start_hook()
+
+    def _plan_keras3(self, model, start, fit_steps):
+        """How this fit's values reach a Keras 3 train step (tables, host values)."""
         if not self._graph_safe():
             if fit_steps is not None:
                 span = np.arange(start, start + fit_steps + 1)
@@ -161,24 +191,16 @@ class ScheduleCallback:
         # on the compiled backends (eager PyTorch is handled inside the optimizer step).
         if self._host_mode and not training.eager_torch(model):
             self.on_train_batch_begin = self._set_host_learning_rate
-        else:
-            self.__dict__.pop("on_train_batch_begin", None)
-        if self._table is not None or previous_table is not None:
-            self._version += 1  # the table is baked into the traced step
         # TensorFlow without XLA runs every small op of the formula separately (about
         # 25 us per step for a cycle with momentum): look the values up instead, in
         # tables of the fit held by tf.Variables, so the traced step stays reusable.
-        self._use_tf_tables = False
         if fit_steps is not None and _tf_graph_without_xla(model):
             self._fill_tf_tables(start, start + fit_steps + 1)
         # Eager PyTorch gets plain floats per step: look them up in a table of the fit.
-        self._host_table = None
         if training.eager_torch(model) and fit_steps is not None:
             span = np.arange(start, start + fit_steps + 1)
             self._host_table = (start, self.learning_rate_at(span).tolist(),
                                 self.momentum_at(span).tolist())
-        self._plain_train_function = model.train_function
-        self._start_hook()
 
     def _begin_fit(self):
         """The fit's first optimizer step and its length in steps (None when unknown)."""
@@ -191,9 +213,11 @@ class ScheduleCallback:
         self._prepare(start, fit_steps)
         return start, fit_steps
 
-    def _fill_tf_tables(self, start, end):
+    def _fill_tf_tables(self, start, end, grow=False):
+        """Fills the tables for steps ``start .. end - 1``; ``grow``: extend them when near the end."""
         import tensorflow as tf
 
+        self._table_start = start
         span = np.arange(start, end)
         lr = self.learning_rate_at(span).astype("float32")
         momentum = (self.momentum_at(span) if self.momentum is not None
@@ -209,6 +233,14 @@ class ScheduleCallback:
             self._tf_tables[2].assign(momentum)
         self._fit_end = end
         self._use_tf_tables = True
+        # Keras 2 runs the batch-end hook before the next step: extend the tables
+        # there, while one more execution still fits in them.
+        self._grow_at = end - 2 * training.steps_per_execution(self.model) if grow else None
+
+    def _grow_tf_tables(self):
+        start = self._table_start
+        self._fill_tf_tables(start, self._fit_end + max(self._TABLE_CHUNK, self._fit_end - start),
+                             grow=True)
 
     def _tf_lookup(self, table, it):
         import tensorflow as tf
@@ -273,7 +305,7 @@ class ScheduleCallback:
             self._probe = training.LossProbe(model).install()
         # The traced step depends on the policy; trace again only when it changed.
         key = (id(model), id(self._hook.optimizer), self._version, eager or self._host_mode,
-               self._use_tf_tables, getattr(model, "steps_per_execution", 1))
+               self._use_tf_tables, training.steps_per_execution(model))
         cached = self._traced
         if cached is not None and cached[0] == key:
             model.train_function = cached[1]
@@ -312,6 +344,8 @@ class ScheduleCallback:
         # Keras hands each call a fresh dict, already converted to floats: keep it.
         logs = logs if logs is not None else {}
         self._rows.append((batch, logs.pop(_BATCH_LOSS_KEY, None), logs))
+        if self._grow_at is not None and self._epoch_start + batch + 1 >= self._grow_at:
+            self._grow_tf_tables()  # Keras 2, a fit of unknown length (runs in order there)
 
     def _close_epoch(self):
         """Turns the epoch's batch records into history rows (once per epoch)."""
@@ -321,9 +355,7 @@ class ScheduleCallback:
         rows = sorted(self._rows, key=lambda row: row[0])
         if not rows:
             return
-        ends = np.asarray([row[0] for row in rows], dtype=np.int64)
-        begins = np.concatenate([[0], ends[:-1] + 1])  # an event covers steps begin..end
-        iterations = self._epoch_start + begins
+        iterations = self._epoch_start + training.execution_begins(self.model, [row[0] for row in rows])
         n = len(rows)
         # Without a standard loss tracker (custom train_step): the logged value.
         losses = [row[2].get("loss", np.nan) if row[1] is None else float(np.asarray(row[1]))
@@ -368,37 +400,84 @@ class ScheduleCallback:
         """The history as a dict of numpy arrays (one row per batch)."""
         return {key: np.asarray(value) for key, value in self.history.items()}
 
+    def plot(self, log_lr=False):
+        """Plots the learning rate, momentum (when cycled) and batch loss per iteration.
 
-def _callback_base(keras2):
-    if keras2:
-        import tf_keras
+        The panels of R's ``plot()``; needs matplotlib (``pip install "kerasclr[plot]"``).
+        Returns the matplotlib ``Axes``, one per panel (``kerasclr.plotting``).
+        """
+        from kerasclr import plotting
 
-        return tf_keras.callbacks.Callback
-    return _keras().callbacks.Callback
+        return plotting.plot_schedule_history(self.history_arrays(), log_lr=log_lr)
 
 
-class _CyclicLRLogic(ScheduleCallback):
-    """Cyclical learning rate (Smith 2015), optionally with cyclical momentum.
+class CyclicLR(ScheduleCallback):
+    """Cyclical learning rate (Smith 2017), optionally with cyclical momentum.
 
-    The learning rate at optimizer iteration ``it`` is
-    ``kerasclr.policies.cyclic_lr(it - origin, ...)`` (``origin`` is 0 until
-    ``reset()`` is called), or, with ``schedule``, ``schedule[min(it, n - 1)]``.
+    A callback for `fit()` of Keras 3 (any backend) and of Keras 2 (`tf_keras`).
+    The learning rate at optimizer iteration `it` is
+    `kerasclr.cyclic_lr(it - origin, ...)` (`origin` is 0 until `reset()` is
+    called; the formulas are in `kerasclr.policies`), or, with `schedule`,
+    `schedule[min(it, n - 1)]`. It is computed inside the compiled train step, so it
+    continues exactly over several `fit()` calls and for a reloaded model.
+    `history` records, per batch: `epoch`, `iteration`, `learning_rate`, `momentum`,
+    `loss` (the batch's own loss) and the logged metrics; `plot()` draws it.
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> from kerasclr import CyclicLR
+    >>> x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    >>> y = x.sum(axis=1, keepdims=True)
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer=keras.optimizers.SGD(momentum=0.9), loss="mse")
+    >>> clr = CyclicLR(base_lr=1e-3, max_lr=1e-2, step_size=4, momentum=(0.95, 0.85))
+    >>> _ = model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[clr])
+    >>> [round(lr, 5) for lr in clr.history["learning_rate"]]
+    [0.001, 0.00325, 0.0055, 0.00775, 0.01, 0.00775, 0.0055, 0.00325]
+    >>> [round(m, 3) for m in clr.history["momentum"][:5]]
+    [0.95, 0.925, 0.9, 0.875, 0.85]
 
     Args:
-        base_lr, max_lr, step_size, mode, gamma, scale_fn, scale_mode,
-            step_size_up, step_size_down, tail, tail_scope, tail_divisor,
-            total_iterations: the cycle, as in ``kerasclr.policies.cyclic_lr``.
-        momentum: ``(high, low)``: cycle the momentum between ``high`` (at the low
-            learning rate) and ``low`` (at the peak); None leaves it alone.
-        schedule: a vector of learning rates: element ``k`` at iteration ``k``,
-            the last value held afterwards (replaces the cycle arguments).
-        momentum_schedule: with ``schedule``, a vector of momentum values.
+        base_lr: Float >= 0. The lower bound of the cycle.
+        max_lr: Float >= `base_lr`. The upper bound of the cycle.
+        step_size: Positive number. Steps in half a cycle.
+        mode: "triangular", "triangular2", "exp_range", "sinus" or "halfcosine".
+        gamma: Positive float, the base of `gamma**iteration` in "exp_range".
+        scale_fn: None, or a function returning amplitude scales in [0, 1]
+            (overrides `mode`).
+        scale_mode: None, "cycle" or "iterations": what `scale_fn` receives.
+        step_size_up: None or the steps of the rising half (overrides `step_size`).
+        step_size_down: None or the steps of the falling half.
+        tail: Integer >= 0: annealing steps at the end of each cycle (or schedule).
+        tail_scope: "cycle" or "schedule".
+        tail_divisor: None or `(factor, base)`: the i-th tail step is divided by
+            `factor * base**i`.
+        total_iterations: None or the length of the schedule (for
+            `tail_scope="schedule"`).
+        momentum: `(high, low)`: cycle the momentum between `high` (at the low
+            learning rate) and `low` (at the peak); None leaves it alone.
+        schedule: a vector of learning rates: element `k` at iteration `k`, the last
+            value held afterwards (replaces the cycle arguments).
+        momentum_schedule: with `schedule`, a vector of momentum values.
+        lr_range: None, a `kerasclr.RangeTestResult` or a pair `(min, max)`: sets
+            `base_lr` and `max_lr` (give it or them, not both).
     """
 
-    def __init__(self, base_lr=0.001, max_lr=0.006, step_size=2000, mode="triangular", gamma=1.0,
-                 scale_fn=None, scale_mode=None, step_size_up=None, step_size_down=None, tail=0,
-                 tail_scope="cycle", tail_divisor=None, total_iterations=None, momentum=None,
-                 schedule=None, momentum_schedule=None):
+    def __init__(self, base_lr: float = 0.001, max_lr: float = 0.006, step_size: float = 2000,
+                 mode: str = "triangular", gamma: float = 1.0, scale_fn: Callable | None = None,
+                 scale_mode: str | None = None, step_size_up: float | None = None,
+                 step_size_down: float | None = None, tail: int = 0, tail_scope: str = "cycle",
+                 tail_divisor: tuple[float, float] | None = None,
+                 total_iterations: int | None = None,
+                 momentum: tuple[float, float] | None = None,
+                 schedule: Sequence[float] | None = None,
+                 momentum_schedule: Sequence[float] | None = None,
+                 lr_range: RangeTestResult | tuple[float, float] | None = None):
+        if lr_range is not None:
+            if (base_lr, max_lr) != (0.001, 0.006):
+                raise ValueError("Give `lr_range` or `base_lr`/`max_lr`, not both.")
+            base_lr, max_lr = results.lr_range_of(lr_range)
         super().__init__()
         if schedule is not None:
             self.schedule = _as_schedule_vector("schedule", schedule)
@@ -460,34 +539,64 @@ class _CyclicLRLogic(ScheduleCallback):
         self._host_table = None
         if self._hook is not None:
             self._origin = training.optimizer_step(self.model)
-            if self._use_tf_tables:
-                self._fill_tf_tables(self._origin, self._fit_end)  # no re-tracing needed
+            if self._use_tf_tables:  # no re-tracing needed
+                self._fill_tf_tables(self._origin, self._fit_end, grow=self._grow_at is not None)
             else:
                 self._start_hook()  # re-traces the train step with the new cycle
         else:
             self._origin_pending = True
 
 
-class _OneCycleLogic(ScheduleCallback):
-    """The one-cycle policy (Smith & Topin 2017), exactly PyTorch's ``OneCycleLR``.
+class OneCycle(ScheduleCallback):
+    """The one-cycle policy (Smith & Topin 2019), exactly PyTorch's `OneCycleLR`.
+
+    A callback for `fit()` of Keras 3 (any backend) and of Keras 2 (`tf_keras`).
+
+    The learning rate warms up from `max_lr / div_factor` to `max_lr` over
+    `pct_start` of the steps, then anneals to `max_lr / (div_factor *
+    final_div_factor)`; with `momentum=(high, low)` the momentum moves the opposite
+    way (`kerasclr.one_cycle_lr`, `kerasclr.one_cycle_momentum`). Computed inside the
+    compiled train step; `history` and `plot()` as for `CyclicLR`.
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> from kerasclr import OneCycle
+    >>> x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    >>> y = x.sum(axis=1, keepdims=True)
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer=keras.optimizers.Adam(), loss="mse")
+    >>> one_cycle = OneCycle(max_lr=0.05)  # the cycle spans this fit: 5 x 4 steps
+    >>> _ = model.fit(x, y, batch_size=16, epochs=5, verbose=0, callbacks=[one_cycle])
+    >>> lr = one_cycle.history["learning_rate"]
+    >>> len(lr), round(max(lr), 4), round(lr[0], 4)
+    (20, 0.05, 0.002)
 
     Args:
-        max_lr, pct_start, div_factor, final_div_factor, anneal_strategy,
-            three_phase: as in ``kerasclr.policies.one_cycle_lr``.
+        max_lr: Positive float, the peak learning rate, or a
+            `kerasclr.RangeTestResult` (its `lr_range[1]`).
         total_iterations: the length of the cycle in steps, counted from the
-            optimizer's iteration 0 (so a reloaded model continues). None: the
-            length of the first ``fit()`` (``epochs * steps_per_epoch``), counted
-            from its first step.
-        momentum: None (the default): the optimizer's own momentum (``momentum`` or
-            ``beta_1``) is left as it is, the value ``lr_range_test()`` measured with
-            (why: ``kerasclr.suggestions.lr_range_rule``). ``(high, low)``: cycle it
-            from ``high`` down to ``low`` at the peak and back (Smith 2018; fastai's
-            and PyTorch's ``(0.95, 0.85)``).
+            optimizer's iteration 0 (so a reloaded model continues). None: the length
+            of the first `fit()` (`epochs * steps_per_epoch`), counted from its first
+            step.
+        pct_start: Float in (0, 1): the fraction of steps spent warming up.
+        div_factor: Positive float: the first rate is `max_lr / div_factor`.
+        final_div_factor: Positive float: the last rate is the first one divided by
+            this.
+        anneal_strategy: "cos" or "linear".
+        three_phase: Bool: anneal back to the first rate before the final decay.
+        momentum: None (the default): the optimizer's own momentum (`momentum` or
+            `beta_1`) is left as it is, the value `lr_range_test()` measured with (why:
+            `kerasclr.suggestions.lr_range_rule`). `(high, low)`: cycle it from `high`
+            down to `low` at the peak and back (Smith 2018; fastai's and PyTorch's
+            `(0.95, 0.85)`).
     """
 
-    def __init__(self, max_lr, total_iterations=None, pct_start=0.3, div_factor=25.0,
-                 final_div_factor=1e4, anneal_strategy="cos", three_phase=False,
-                 momentum=None):
+    def __init__(self, max_lr: float | RangeTestResult, total_iterations: int | None = None,
+                 pct_start: float = 0.3, div_factor: float = 25.0, final_div_factor: float = 1e4,
+                 anneal_strategy: str = "cos", three_phase: bool = False,
+                 momentum: tuple[float, float] | None = None):
+        max_lr = results.max_lr_of(max_lr)
         super().__init__()
         self._cycle = dict(max_lr=max_lr, pct_start=pct_start, div_factor=div_factor,
                            final_div_factor=final_div_factor, anneal_strategy=anneal_strategy,
@@ -524,87 +633,3 @@ class _OneCycleLogic(ScheduleCallback):
 
     def _momentum(self, it, xp):
         return policies.one_cycle_momentum(it, xp=xp, **self._policy_args())
-
-
-class _Keras2Adapter:
-    """Keras 2 (``tf_keras``): the learning rate and momentum are set before each batch.
-
-    Keras 2 optimizers keep the learning rate in a variable that the compiled step
-    reads at each call, so assigning it before each batch takes effect. Momentum
-    can be cycled with the legacy optimizers (``tf_keras.optimizers.legacy``), whose
-    ``momentum``/``beta_1`` are variables too; the newer Keras 2 optimizers bake it
-    into the compiled step, so asking to cycle it there is an error. The batch
-    loss is recovered from the loss metric's ``total``/``count`` after each batch.
-    """
-
-    def on_train_begin(self, logs=None):
-        model = self.model
-        optimizer = training.inner_optimizer(training._model_optimizer(model))
-        self._lr_variable = training._learning_rate_variable(optimizer)
-        self._momentum_variable = None
-        if self.momentum is not None:
-            hyper = getattr(optimizer, "_hyper", {})
-            name = next((n for n in ("momentum", "beta_1") if n in hyper), None)
-            if name is None:
-                raise ValueError(
-                    f"The Keras 2 optimizer {type(optimizer).__name__} keeps its momentum as a "
-                    "constant of the compiled step: use a legacy optimizer "
-                    "(`tf_keras.optimizers.legacy.SGD(momentum=...)`, `...legacy.Adam()`) "
-                    "to cycle momentum, or pass `momentum=None`.")
-            if name == "momentum" and not getattr(optimizer, "_momentum", True):
-                raise ValueError("The optimizer was created with momentum=0 and cannot cycle "
-                                 "momentum. Create it with a momentum > 0.")
-            self._momentum_variable = optimizer._get_hyper(name)
-        self._begin_fit()
-        tracker = getattr(getattr(model, "compiled_loss", None), "_total_loss_mean", None)
-        self._loss_reader = training.BatchLossReader(model, tracker=tracker)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        super().on_epoch_begin(epoch, logs)
-        self._loss_reader.on_epoch_begin()
-
-    def on_train_batch_begin(self, batch, logs=None):
-        step = self._epoch_start + batch
-        self._lr_variable.assign(float(self.learning_rate_at(step)))
-        if self._momentum_variable is not None:
-            self._momentum_variable.assign(float(self.momentum_at(step)))
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._rows.append((batch, self._loss_reader.batch_loss(logs), dict(logs or {})))
-
-    def on_train_end(self, logs=None):
-        self._close_epoch()
-        self._store_next_learning_rate()
-
-
-_CLASSES = {}
-
-
-def _build(logic, keras2):
-    key = (logic.__name__, keras2)
-    if key not in _CLASSES:
-        base = _callback_base(keras2)
-        name = logic.__name__.strip("_").replace("Logic", "")
-        cls = type(name, (logic, base), {"__doc__": logic.__doc__, "__module__": __name__})
-        if keras2:
-            cls = type(name, (_Keras2Adapter, logic, base),
-                       {"__doc__": logic.__doc__, "__module__": __name__})
-        _CLASSES[key] = cls
-    return _CLASSES[key]
-
-
-def CyclicLR(*args, keras2=False, **kwargs):  # noqa: N802 (a class factory)
-    """A cyclical-learning-rate callback; see ``_CyclicLRLogic`` for the arguments.
-
-    ``keras2=True`` builds it for Keras 2 (``tf_keras``) models.
-    """
-    return _build(_CyclicLRLogic, keras2)(*args, **kwargs)
-
-
-def OneCycle(*args, keras2=False, **kwargs):  # noqa: N802
-    """A one-cycle callback; see ``_OneCycleLogic`` for the arguments."""
-    return _build(_OneCycleLogic, keras2)(*args, **kwargs)
-
-
-CyclicLR.__doc__ += "\n" + (_CyclicLRLogic.__doc__ or "")
-OneCycle.__doc__ += "\n" + (_OneCycleLogic.__doc__ or "")

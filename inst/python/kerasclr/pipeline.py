@@ -46,27 +46,27 @@ class FitOneCycleResult(NamedTuple):
     range_test_steps: int
 
 
-# How the pipeline reads an lr_range_test() result: these three functions only.
+# How the pipeline reads a RangeTestResult: these three functions only.
 def _steps_of(result):
-    return sum(int(run["steps"]) for run in result["runs"])
+    return sum(int(run["steps"]) for run in result.runs)
 
 
 def _best_curve(result):
-    """(lrs, smoothed losses) of the run that gives the suggestions."""
-    offset = sum(int(run["steps"]) for run in result["runs"][:result["best_run"]])
-    steps = int(result["runs"][result["best_run"]]["steps"])
-    history = result["history"]
+    """(lrs, smoothed losses, num_iter) of the run that gives the suggestions."""
+    offset = sum(int(run["steps"]) for run in result.runs[:result.best_run])
+    steps = int(result.runs[result.best_run]["steps"])
+    history = result.history
     return (history["lr"][offset:offset + steps], history["smoothed_loss"][offset:offset + steps],
-            result["settings"]["num_iter"])
+            result.settings["num_iter"])
 
 
 def _max_lr_of(result):
     """The peak that the range test hands to one-cycle training (its ``lr_range[1]``)."""
-    max_lr = float(result["lr_range"][1])
+    max_lr = float(result.lr_range[1])
     if not (math.isfinite(max_lr) and max_lr > 0):
         raise ValueError(
             "The range test gave no learning rate (its curve was too short for any "
-            f"suggestion: {result['runs'][result['best_run']]['message']}). Raise "
+            f"suggestion: {result.runs[result.best_run]['message']}). Raise "
             "`num_iter` or `end_lr` in `range_test_args`, or give `max_lr`.")
     return max_lr
 

@@ -9,9 +9,13 @@ Iterations are 0-based training steps: ``cyclic_lr(np.arange(n))`` is the sequen
 that a training run of ``n`` steps sees.
 """
 
+from __future__ import annotations
+
 import math
+from typing import Any, Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 CLR_MODES = ("triangular", "triangular2", "exp_range", "sinus", "halfcosine")
 SCALE_MODES = ("cycle", "iterations")
@@ -225,10 +229,14 @@ def _as_iterations(iterations, xp, name="iterations"):
     return xp.cast(iterations, "float32")
 
 
-def cyclic_lr(iterations, base_lr=0.001, max_lr=0.006, step_size=2000, mode="triangular",
-              gamma=1.0, scale_fn=None, scale_mode=None, step_size_up=None, step_size_down=None,
-              tail=0, tail_scope="cycle", tail_divisor=None, total_iterations=None, xp=np):
-    """Cyclical learning rate at each iteration.
+def cyclic_lr(iterations: ArrayLike, base_lr: float = 0.001, max_lr: float = 0.006,
+              step_size: float = 2000, mode: str = "triangular", gamma: float = 1.0,
+              scale_fn: Callable | None = None, scale_mode: str | None = None,
+              step_size_up: float | None = None, step_size_down: float | None = None,
+              tail: int = 0, tail_scope: str = "cycle",
+              tail_divisor: tuple[float, float] | None = None,
+              total_iterations: int | None = None, xp: Any = np) -> np.ndarray:
+    """Cyclical learning rate at each iteration (Smith 2017).
 
     ``lr = base_lr + (max_lr - base_lr) * max(0, 1 - x) * scale_fn(cycle or it)`` with
     ``cycle = floor(1 + it/(2*step_size))`` and ``x = |it/step_size - 2*cycle + 1|``,
@@ -250,6 +258,15 @@ def cyclic_lr(iterations, base_lr=0.001, max_lr=0.006, step_size=2000, mode="tri
 
     Returns:
         An array of learning rates, the shape of ``iterations``.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from kerasclr import cyclic_lr
+    >>> cyclic_lr(np.arange(0, 9, 2), base_lr=0.001, max_lr=0.005, step_size=4)
+    array([0.001, 0.003, 0.005, 0.003, 0.001])
+    >>> cyclic_lr([0, 4, 8, 12], base_lr=0.0, max_lr=1.0, step_size=4, mode="triangular2")
+    array([0. , 1. , 0. , 0.5])
     """
     up, down = check_cycle_args(base_lr, max_lr, step_size, mode, gamma, scale_fn, scale_mode,
                                 step_size_up, step_size_down, tail, tail_scope, tail_divisor,
@@ -263,14 +280,36 @@ def cyclic_lr(iterations, base_lr=0.001, max_lr=0.006, step_size=2000, mode="tri
     return lr
 
 
-def cyclic_momentum(iterations, base_momentum=0.85, max_momentum=0.95, step_size=2000,
-                    mode="triangular", gamma=1.0, scale_fn=None, scale_mode=None,
-                    step_size_up=None, step_size_down=None, xp=np, **ignored_lr_args):
-    """Momentum cycling opposite to the learning rate, as PyTorch's ``CyclicLR(cycle_momentum=True)``:
-    ``momentum = max_momentum - (max_momentum - base_momentum) * height * scale``.
+def cyclic_momentum(iterations: ArrayLike, base_momentum: float = 0.85,
+                    max_momentum: float = 0.95, step_size: float = 2000,
+                    mode: str = "triangular", gamma: float = 1.0,
+                    scale_fn: Callable | None = None, scale_mode: str | None = None,
+                    step_size_up: float | None = None, step_size_down: float | None = None,
+                    xp: Any = np, **ignored_lr_args: Any) -> np.ndarray:
+    """Momentum cycling opposite to the learning rate, as PyTorch's ``CyclicLR(cycle_momentum=True)``.
 
-    Extra learning-rate arguments (``base_lr``, ``tail``, ...) are accepted and ignored,
-    so one set of cycle arguments can be passed to both functions.
+    ``momentum = max_momentum - (max_momentum - base_momentum) * height * scale``, where
+    ``height * scale`` is the amplitude of ``cyclic_lr`` at that iteration: the momentum is
+    ``max_momentum`` at the lowest learning rate and ``base_momentum`` at the peak.
+
+    Args:
+        iterations: array of 0-based step numbers (>= 0).
+        base_momentum, max_momentum: the momentum at the peak and at the trough of the
+            learning rate, ``0 <= base_momentum <= max_momentum <= 1``.
+        step_size, mode, gamma, scale_fn, scale_mode, step_size_up, step_size_down: the
+            cycle, as in ``cyclic_lr``.
+        xp: ``numpy`` or ``keras.ops``.
+        **ignored_lr_args: learning-rate arguments (``base_lr``, ``tail``, ...), accepted
+            and ignored, so that one set of cycle arguments can be passed to both functions.
+
+    Returns:
+        An array of momentum values, the shape of ``iterations``.
+
+    Example:
+
+    >>> from kerasclr import cyclic_momentum
+    >>> cyclic_momentum([0, 2, 4, 6, 8], base_momentum=0.85, max_momentum=0.95, step_size=4)
+    array([0.95, 0.9 , 0.85, 0.9 , 0.95])
     """
     _check_number("base_momentum", base_momentum, minimum=0, strict=False, maximum=1)
     _check_number("max_momentum", max_momentum, minimum=0, strict=False, maximum=1)
@@ -353,15 +392,19 @@ def _one_cycle(iterations, total_steps, which, max_lr, pct_start, div_factor, fi
     return result
 
 
-def one_cycle_lr(iterations, total_steps, max_lr, pct_start=0.3, div_factor=25.0,
-                 final_div_factor=1e4, anneal_strategy="cos", three_phase=False, xp=np,
-                 base_momentum=0.85, max_momentum=0.95, convention="pytorch"):
+def one_cycle_lr(iterations: ArrayLike, total_steps: int, max_lr: float,
+                 pct_start: float = 0.3, div_factor: float = 25.0,
+                 final_div_factor: float = 1e4, anneal_strategy: str = "cos",
+                 three_phase: bool = False, xp: Any = np, base_momentum: float = 0.85,
+                 max_momentum: float = 0.95, convention: str = "pytorch") -> np.ndarray:
     """One-cycle learning rate at each iteration: PyTorch's ``OneCycleLR`` or fastai's ``fit_one_cycle``.
 
     Warm-up from ``max_lr/div_factor`` to ``max_lr`` over ``pct_start`` of the steps,
     then annealing ("cos" or "linear") to ``max_lr/(div_factor*final_div_factor)``
     (with ``three_phase``: back to the initial rate, then down to the minimum). After
-    the last step the value of the last step is held.
+    the last step the value of the last step is held. ``ONE_CYCLE_PRESETS`` holds
+    PyTorch's and fastai's parameters:
+    ``one_cycle_lr(it, n, max_lr, **ONE_CYCLE_PRESETS["fastai"])``.
 
     ``convention`` places the steps on the cycle:
 
@@ -379,18 +422,65 @@ def one_cycle_lr(iterations, total_steps, max_lr, pct_start=0.3, div_factor=25.0
       ``pct_start * total_steps`` and the last step stops one step short of the final
       rate: with 100 steps, ``max_lr`` 0.1 and the fastai preset, the peak is at step 25
       and the last rate 4.49e-5 (not 1e-6).
+
+    Args:
+        iterations: array of 0-based step numbers (>= 0).
+        total_steps: Integer >= 2, the length of the cycle in steps.
+        max_lr: Positive float, the peak learning rate.
+        pct_start: Float in (0, 1): the fraction of steps spent warming up.
+        div_factor: the first rate is ``max_lr / div_factor``.
+        final_div_factor: the last rate is the first divided by this.
+        anneal_strategy: "cos" or "linear".
+        three_phase: anneal back to the first rate before the final decay.
+        xp: ``numpy`` or ``keras.ops``.
+        base_momentum, max_momentum: accepted (and checked) so that one set of
+            arguments, a preset included, serves this and ``one_cycle_momentum``.
+        convention: "pytorch" or "fastai", see above.
+
+    Returns:
+        An array of learning rates, the shape of ``iterations``.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from kerasclr import one_cycle_lr
+    >>> lr = one_cycle_lr(np.arange(100), total_steps=100, max_lr=0.1)
+    >>> int(np.argmax(lr)), round(float(lr.max()), 6), round(float(lr[0]), 6)
+    (29, 0.1, 0.004)
     """
     return _one_cycle(iterations, total_steps, "lr", max_lr, pct_start, div_factor,
                       final_div_factor, anneal_strategy, three_phase, base_momentum,
                       max_momentum, convention, xp)
 
 
-def one_cycle_momentum(iterations, total_steps, max_lr=1.0, pct_start=0.3, div_factor=25.0,
-                       final_div_factor=1e4, anneal_strategy="cos", three_phase=False, xp=np,
-                       base_momentum=0.85, max_momentum=0.95, convention="pytorch"):
-    """The momentum that goes with ``one_cycle_lr``: ``max_momentum`` down to ``base_momentum``
-    while the learning rate warms up, and back (PyTorch's ``cycle_momentum=True``; fastai's
-    ``moms=(0.95, 0.85, 0.95)`` with ``convention="fastai"``)."""
+def one_cycle_momentum(iterations: ArrayLike, total_steps: int, max_lr: float = 1.0,
+                       pct_start: float = 0.3, div_factor: float = 25.0,
+                       final_div_factor: float = 1e4, anneal_strategy: str = "cos",
+                       three_phase: bool = False, xp: Any = np, base_momentum: float = 0.85,
+                       max_momentum: float = 0.95, convention: str = "pytorch") -> np.ndarray:
+    """The momentum that goes with ``one_cycle_lr`` (PyTorch's ``cycle_momentum=True``).
+
+    ``max_momentum`` down to ``base_momentum`` while the learning rate warms up, and
+    back up while it anneals (fastai's ``moms=(0.95, 0.85, 0.95)`` with
+    ``convention="fastai"``).
+
+    Args:
+        iterations, total_steps, pct_start, anneal_strategy, three_phase, xp,
+            convention: as in ``one_cycle_lr``.
+        max_lr, div_factor, final_div_factor: accepted (and checked) so that one set
+            of arguments serves both functions.
+        base_momentum, max_momentum: the momentum at the peak learning rate and at
+            the start and end, ``0 <= base_momentum <= max_momentum <= 1``.
+
+    Returns:
+        An array of momentum values, the shape of ``iterations``.
+
+    Example:
+
+    >>> from kerasclr import one_cycle_momentum
+    >>> [round(float(m), 3) for m in one_cycle_momentum([0, 29, 99], total_steps=100)]
+    [0.95, 0.85, 0.95]
+    """
     return _one_cycle(iterations, total_steps, "momentum", max_lr, pct_start, div_factor,
                       final_div_factor, anneal_strategy, three_phase, base_momentum,
                       max_momentum, convention, xp)

@@ -19,14 +19,19 @@ A grid over ``weight_decay`` and/or ``momentum`` runs one test per combination, 
 same starting state.
 """
 
+from __future__ import annotations
+
 import itertools
 import math
 import sys
+from typing import Any, Sequence
 
 import numpy as np
 
 from kerasclr import suggestions as suggestions_module
 from kerasclr import training
+from kerasclr._r_bridge import MainThreadBatches
+from kerasclr.results import RangeTestResult
 from kerasclr.state import ModelState
 
 STEP_MODES = ("exp", "linear")
@@ -115,8 +120,9 @@ def _batches_per_epoch(x, batch_size):
     n = _num_samples(x)
     if n is not None:
         return math.ceil(n / batch_size)
-    if hasattr(x, "cardinality"):  # tf.data.Dataset
-        card = int(x.cardinality())
+    if hasattr(x, "cardinality"):  # tf.data.Dataset: a method; tf.distribute's datasets: a number
+        card = x.cardinality
+        card = int(card() if callable(card) else card)
         return card if card >= 0 else None  # -1 infinite, -2 unknown
     try:
         return len(x)  # PyDataset, torch DataLoader, keras Sequence
@@ -178,26 +184,44 @@ def _validation_loss(model, batches):
     """Mean loss over the fixed validation batches (weighted by batch size), no metric updates."""
     import keras
 
-    if keras.backend.backend() == "jax" and getattr(model, "_jax_state", None):
+    keras2 = training.is_keras2_model(model)
+    if not keras2 and keras.backend.backend() == "jax" and getattr(model, "_jax_state", None):
         model.jax_state_sync()  # the variables are stale mid-epoch; the loop re-reads them
-    context = _no_grad()
+    # Keras 2's compute_loss() adds to the loss tracker (Keras 3's, with training=False,
+    # does not): its totals are put back, so the batch losses stay the training ones.
+    tracker = training.loss_tracker(model) if keras2 else None
+    saved = [(v, v.numpy()) for v in tracker.variables] if tracker is not None else []
+    options = {} if keras2 else {"training": False}
     total, count = 0.0, 0
-    with context:
-        for xb, yb, swb in batches:
-            y_pred = model(xb, training=False)
-            loss = model.compute_loss(x=xb, y=yb, y_pred=y_pred, sample_weight=swb, training=False)
-            size = _leading_size(xb)
-            total += float(keras.ops.convert_to_numpy(loss)) * size
-            count += size
+    try:
+        with _no_grad(model):
+            for xb, yb, swb in batches:
+                if keras2:  # its losses take tensors only
+                    xb, yb, swb = _as_tensors((xb, yb, swb))
+                y_pred = model(xb, training=False)
+                loss = model.compute_loss(x=xb, y=yb, y_pred=y_pred, sample_weight=swb, **options)
+                size = _leading_size(xb)
+                value = np.asarray(loss) if keras2 else keras.ops.convert_to_numpy(loss)
+                total += float(value) * size
+                count += size
+    finally:
+        for variable, value in saved:
+            variable.assign(value)
     return total / count
 
 
-def _no_grad():
+def _as_tensors(structure):
+    import tensorflow as tf
+
+    return tf.nest.map_structure(lambda a: a if a is None else tf.convert_to_tensor(a), structure)
+
+
+def _no_grad(model):
     import contextlib
 
     import keras
 
-    if keras.backend.backend() == "torch":
+    if not training.is_keras2_model(model) and keras.backend.backend() == "torch":
         import torch
 
         return torch.no_grad()
@@ -210,8 +234,10 @@ def _no_grad():
 def _callback_class():
     import keras
 
-    class RangeTestRecorder(keras.callbacks.Callback):
+    class RangeTestRecorder(training.Keras2CallbackMixin, keras.callbacks.Callback):
         """Records lr, batch loss, smoothed loss (and validation loss); stops at divergence."""
+
+        _supports_tf_logs = True  # Keras 2: the logs are only a fallback for the loss
 
         def __init__(self, lrs, num_iter, smooth, diverge_threshold, state, val_batches=None,
                      progbar=None, set_lr=False):
@@ -236,14 +262,16 @@ def _callback_class():
             # fit() has built the model and the optimizer: snapshot what is new.
             self.state.capture_new_variables()
             self._reader = training.BatchLossReader(self.model)
+            self._set_learning_rate(0)
+
+        def _set_learning_rate(self, step):
+            # Without the in-step hook, the rate of each step is set when the step before
+            # it ends (no hook before the batch: one host call less per step).
+            if self.set_lr and step < self.num_iter:
+                training.set_learning_rate(self.model, self.lrs[step])
 
         def on_epoch_begin(self, epoch, logs=None):
             self._reader.on_epoch_begin()
-
-        def on_train_batch_begin(self, batch, logs=None):
-            step = len(self.records["loss"])
-            if self.set_lr and step < self.num_iter:
-                training.set_learning_rate(self.model, self.lrs[step])
 
         def on_train_batch_end(self, batch, logs=None):
             step = len(self.records["loss"])
@@ -274,6 +302,8 @@ def _callback_class():
                 return
             if step + 1 >= self.num_iter:
                 self._stop("completed")
+                return
+            self._set_learning_rate(step + 1)
 
         def _stop(self, reason):
             self.stop_reason = reason
@@ -285,10 +315,12 @@ def _callback_class():
 # --------------------------------------------------------------------------- #
 # The test
 # --------------------------------------------------------------------------- #
-def lr_range_test(model, x, y=None, start_lr=1e-7, end_lr=10.0, num_iter=100, step_mode="exp",
-                  batch_size=32, validation_data=None, diverge_threshold=5.0, smooth=0.98,
-                  weight_decay=None, momentum=None, restore=True, verbose=True, val_batches=2,
-                  **fit_kwargs):
+def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end_lr: float = 10.0,
+                  num_iter: int = 100, step_mode: str = "exp", batch_size: int = 32,
+                  validation_data: Any = None, diverge_threshold: float = 5.0, smooth: float = 0.98,
+                  weight_decay: float | Sequence[float] | None = None,
+                  momentum: float | Sequence[float] | None = None, restore: bool = True,
+                  verbose: bool = True, val_batches: int = 2, **fit_kwargs: Any) -> RangeTestResult:
     """Runs the learning-rate range test on a compiled Keras model and restores it.
 
     The learning rate of step ``i`` is ``range_test_lr(i, ...)`` (exponential or linear
@@ -300,7 +332,7 @@ def lr_range_test(model, x, y=None, start_lr=1e-7, end_lr=10.0, num_iter=100, st
     ``diverge_threshold`` times its minimum so far.
 
     Args:
-        model: a compiled Keras 3 model.
+        model: a compiled Keras 3 model, or a Keras 2 (``tf_keras``) one.
         x, y: training data, anything ``model.fit()`` accepts. Sources with fewer
             than ``num_iter`` batches are cycled (more epochs); a one-shot generator
             that runs out ends the test ("exhausted").
@@ -326,18 +358,36 @@ def lr_range_test(model, x, y=None, start_lr=1e-7, end_lr=10.0, num_iter=100, st
         **fit_kwargs: passed on to ``model.fit()`` (e.g. ``shuffle``, ``class_weight``).
 
     Returns:
-        A dict: ``history`` (columns ``lr``, ``loss``, ``smoothed_loss`` [, ``val_loss``,
-        ``weight_decay``, ``momentum``]), ``runs`` (per grid value: hyperparameters,
-        ``steps``, ``stop_reason``, ``message``, ``suggestions``, ``lr_range``),
-        ``suggestions`` and ``lr_range`` of the best run (lowest minimum smoothed
-        loss, or validation loss when given), and ``best_run``.
+        A ``kerasclr.RangeTestResult``: ``lr_range`` and ``suggestions`` of the best run
+        (lowest minimum smoothed loss, or validation loss when given), ``history`` (NumPy
+        arrays ``lr``, ``loss``, ``smoothed_loss`` [, ``val_loss``, ``weight_decay``,
+        ``momentum``]), ``runs`` (per grid value: hyperparameters, ``steps``,
+        ``stop_reason``, ``message``, ``suggestions``, ``lr_range``), ``best_run`` and
+        ``settings``; with ``.plot()``, ``.to_pandas()`` and a printed summary. Pass it
+        to ``CyclicLR(lr_range=result)`` or ``OneCycle(max_lr=result)``.
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> from kerasclr import OneCycle, lr_range_test
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(256, 4)).astype("float32")
+    >>> y = x @ np.array([1.0, -2.0, 0.5, 3.0], dtype="float32")
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer=keras.optimizers.SGD(momentum=0.9), loss="mse")
+    >>> weights = [w.copy() for w in model.get_weights()]
+    >>> result = lr_range_test(model, x, y, start_lr=1e-4, end_lr=10, num_iter=40,
+    ...                        verbose=False)
+    >>> all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))
+    True
+    >>> history = model.fit(x, y, epochs=2, verbose=0, callbacks=[OneCycle(max_lr=result)])
     """
     import keras
 
     # ---- arguments, all checked before anything is trained ----
     if not hasattr(model, "fit"):
         raise ValueError(f"Argument `model` must be a Keras model. Received: model={type(model).__name__}")
-    if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
+    if not training.is_compiled(model) or getattr(model, "optimizer", None) is None:
         raise ValueError("Argument `model` must be compiled (call `model.compile(optimizer, loss)` first).")
     start_lr = _check_positive("start_lr", start_lr)
     end_lr = _check_positive("end_lr", end_lr)
@@ -375,11 +425,12 @@ def lr_range_test(model, x, y=None, start_lr=1e-7, end_lr=10.0, num_iter=100, st
     mom_grid = _check_grid("momentum", momentum)
 
     optimizer = training.inner_optimizer(model.optimizer)
+    keras2 = training.is_keras2_model(model)
     if weight_decay is not None and not hasattr(optimizer, "weight_decay"):
         raise ValueError(
             f"Argument `weight_decay`: the optimizer {type(optimizer).__name__} has no "
-            "`weight_decay` (Keras 3 optimizers all do). Use a Keras 3 optimizer, or add "
-            "L2 regularizers to the layers instead.")
+            "`weight_decay` (Keras 3 optimizers all do, and Keras 2's non-legacy ones). Use "
+            "one of those, or add L2 regularizers to the layers instead.")
     momentum_name = None
     if momentum is not None:
         momentum_name = training.momentum_attribute(optimizer)
@@ -387,7 +438,7 @@ def lr_range_test(model, x, y=None, start_lr=1e-7, end_lr=10.0, num_iter=100, st
             raise ValueError(
                 f"Argument `momentum`: the optimizer {type(optimizer).__name__} has no momentum "
                 "(supported: SGD and RMSprop `momentum`, the Adam family and Lion `beta_1`).")
-        if momentum_name == "momentum" and optimizer.built and float(optimizer.momentum) == 0 \
+        if momentum_name == "momentum" and not training.has_momentum_buffers(optimizer) \
                 and any(m > 0 for m in mom_grid):
             raise ValueError(
                 f"Argument `momentum`: the optimizer {type(optimizer).__name__} was built with "
@@ -414,6 +465,10 @@ def lr_range_test(model, x, y=None, start_lr=1e-7, end_lr=10.0, num_iter=100, st
     state = ModelState.capture(model)
     runs, columns = [], {}
     user_callbacks = list(fit_kwargs.pop("callbacks", None) or [])
+    # An R generator function's batches are drawn on the main thread (see MainThreadBatches).
+    fit_x, feeders = x, []
+    if isinstance(x, MainThreadBatches):
+        fit_x, feeders = x.generator(), [x.feeder()]
     lr_control = fit_kwargs.pop("_lr_control", "auto")  # "auto", "hook", "variable": for tests
     completed = retraced = False
     try:
@@ -429,11 +484,13 @@ def lr_range_test(model, x, y=None, start_lr=1e-7, end_lr=10.0, num_iter=100, st
             # the train step is not traced again, so it costs nothing when nothing else
             # changes. "hook": computed in the train step from the iteration count
             # (ScheduleHook); needs a fresh trace, which a grid value (a Python constant
-            # in the step) or a learning-rate schedule needs anyway.
-            use_hook = lr_control == "hook" or (lr_control == "auto" and (
-                len(grid) > 1 or wd is not None or mom is not None
-                or not hasattr(vars(optimizer).get("_learning_rate"), "assign")))
-            if use_hook or model.steps_per_execution != 1:
+            # in the step) or a learning-rate schedule needs anyway. Keras 2: "variable".
+            grid_value = len(grid) > 1 or wd is not None or mom is not None
+            if keras2:
+                training.replace_learning_rate_schedule(optimizer)
+            use_hook = not keras2 and (lr_control == "hook" or (lr_control == "auto" and (
+                grid_value or not training.learning_rate_is_variable(optimizer))))
+            if use_hook or grid_value or training.steps_per_execution(model) != 1:
                 # A fresh trace: hyperparameters are Python constants in the compiled step.
                 model.steps_per_execution = 1
                 _forget_compiled_steps(model)
@@ -455,9 +512,11 @@ def lr_range_test(model, x, y=None, start_lr=1e-7, end_lr=10.0, num_iter=100, st
                     return range_test_lr(step, start_lr, end_lr, num_iter, step_mode, xp=xp)
 
                 hook = training.ScheduleHook(model, lr_fn=lr_fn)
-                _install_hook(hook, optimizer)
+                training.replace_learning_rate_schedule(optimizer)
+                hook.install()
             try:
-                model.fit(x, y, verbose=0, callbacks=[recorder] + user_callbacks, **fit_plan, **fit_kwargs)
+                model.fit(fit_x, y, verbose=0, callbacks=[recorder] + feeders + user_callbacks,
+                          **fit_plan, **fit_kwargs)
             finally:
                 if hook is not None:
                     hook.remove()
@@ -490,7 +549,7 @@ def lr_range_test(model, x, y=None, start_lr=1e-7, end_lr=10.0, num_iter=100, st
             _forget_compiled_steps(model, keep_function=True)
 
     best = min(range(len(runs)), key=lambda i: runs[i]["score"])
-    return dict(
+    return RangeTestResult(
         history=columns,
         runs=runs,
         best_run=best,
@@ -498,7 +557,7 @@ def lr_range_test(model, x, y=None, start_lr=1e-7, end_lr=10.0, num_iter=100, st
         lr_range=runs[best]["lr_range"],
         settings=dict(start_lr=start_lr, end_lr=end_lr, num_iter=num_iter, step_mode=step_mode,
                       diverge_threshold=diverge_threshold, smooth=smooth, batch_size=batch_size,
-                      backend=keras.backend.backend()),
+                      backend="tensorflow (Keras 2)" if keras2 else keras.backend.backend()),
     )
 
 
@@ -510,7 +569,9 @@ def _forget_compiled_steps(model, keep_function=False):
     and PyTorch. On JAX, Keras jits the same bound method ``model.train_step`` every
     time, and while an older jitted train function is still alive (we keep the
     user's one to restore it) a new ``jax.jit`` reuses its trace, with the old
-    constants. So on JAX the trace caches are cleared.
+    constants. So on JAX the trace caches are cleared. A Keras 2 optimizer with
+    ``jit_compile`` gets a fresh per-variable update step (``ModelState.restore``
+    gives it back its own).
 
     Args:
         keep_function: keep ``model.train_function`` (when it was just restored to
@@ -520,26 +581,15 @@ def _forget_compiled_steps(model, keep_function=False):
 
     if not keep_function:
         model.train_function = None
-    if keras.backend.backend() == "jax":
+    if training.is_keras2_model(model):
+        optimizer = training.inner_optimizer(model.optimizer)
+        update_step = None if keep_function else training.fresh_keras2_update_step(optimizer)
+        if update_step is not None:
+            object.__setattr__(optimizer, "_update_step_xla", update_step)
+    elif keras.backend.backend() == "jax":
         import jax
 
         jax.clear_caches()
-
-
-def _install_hook(hook, optimizer):
-    """Installs the learning-rate hook, also over an optimizer whose lr is a schedule.
-
-    ``ScheduleHook`` refuses optimizers with a ``LearningRateSchedule`` (a callback
-    and a schedule would fight); the range test overrides the learning rate
-    completely, so a stand-in variable is put in ``_learning_rate`` for the duration
-    (``ModelState.restore`` puts the schedule back).
-    """
-    import keras
-
-    if not hasattr(vars(optimizer).get("_learning_rate"), "assign"):
-        stand_in = keras.Variable(0.0, dtype="float32", trainable=False, name="range_test_lr")
-        object.__setattr__(optimizer, "_learning_rate", stand_in)
-    hook.install()
 
 
 def _run_score(records):

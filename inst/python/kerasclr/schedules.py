@@ -10,6 +10,10 @@ formulas are not repeated here: ``__call__`` evaluates ``kerasclr.policies`` wit
 ``Exponential`` variants), which do not run on Keras 3.
 """
 
+from __future__ import annotations
+
+from typing import Callable
+
 import keras
 import numpy as np
 
@@ -64,6 +68,8 @@ class CyclicSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     Example:
 
+    >>> import keras
+    >>> from kerasclr import CyclicSchedule
     >>> schedule = CyclicSchedule(base_lr=1e-4, max_lr=1e-2, step_size=4,
     ...                           mode="triangular2")
     >>> [round(float(schedule(step)), 5) for step in (0, 2, 4, 8, 12)]
@@ -105,19 +111,19 @@ class CyclicSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(
         self,
-        base_lr=0.001,
-        max_lr=0.006,
-        step_size=2000,
-        mode="triangular",
-        gamma=1.0,
-        scale_fn=None,
-        scale_mode=None,
-        step_size_up=None,
-        step_size_down=None,
-        tail=0,
-        tail_scope="cycle",
-        tail_divisor=None,
-        total_iterations=None,
+        base_lr: float = 0.001,
+        max_lr: float = 0.006,
+        step_size: float = 2000,
+        mode: str = "triangular",
+        gamma: float = 1.0,
+        scale_fn: Callable | None = None,
+        scale_mode: str | None = None,
+        step_size_up: float | None = None,
+        step_size_down: float | None = None,
+        tail: int = 0,
+        tail_scope: str = "cycle",
+        tail_divisor: tuple[float, float] | None = None,
+        total_iterations: int | None = None,
     ):
         super().__init__()
         up, down = policies.check_cycle_args(
@@ -212,6 +218,7 @@ class OneCycleSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     Example:
 
+    >>> from kerasclr import OneCycleSchedule
     >>> schedule = OneCycleSchedule(total_steps=100, max_lr=0.1)
     >>> [float(f"{float(schedule(step)):.3g}") for step in (0, 29, 99, 150)]
     [0.004, 0.1, 4e-07, 4e-07]
@@ -234,14 +241,14 @@ class OneCycleSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(
         self,
-        total_steps,
-        max_lr,
-        pct_start=0.3,
-        div_factor=25.0,
-        final_div_factor=1e4,
-        anneal_strategy="cos",
-        three_phase=False,
-        convention="pytorch",
+        total_steps: int,
+        max_lr: float,
+        pct_start: float = 0.3,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        anneal_strategy: str = "cos",
+        three_phase: bool = False,
+        convention: str = "pytorch",
     ):
         super().__init__()
         policies.check_one_cycle_args(

@@ -22,6 +22,8 @@ import copy
 
 import numpy as np
 
+from kerasclr import training
+
 # Attributes that fit() sets on the model; restored to what they were.
 _MODEL_ATTRIBUTES = (
     "train_function",
@@ -44,7 +46,9 @@ def optimizers_of(model):
     return found
 
 
-def _to_numpy(variable):
+def _to_numpy(variable, keras2=False):
+    if keras2:  # a tf.Variable
+        return np.array(variable.numpy(), copy=True)
     import keras
 
     # A copy: on the torch backend convert_to_numpy may share the tensor's memory.
@@ -82,7 +86,7 @@ def _restore_attributes(obj, saved):
             # The same container object, with its former contents.
             if isinstance(value, list):
                 if len(value) > len(contents) and all(a is b for a, b in zip(value, contents)):
-                    del value[len(contents):]  # only appended to (what build() does)
+                    training.truncate_list(value, len(contents))  # only appended to (build())
                 else:
                     value[:] = contents
             else:
@@ -104,6 +108,7 @@ class ModelState:
 
     def __init__(self, model):
         self.model = model
+        self._keras2 = training.is_keras2_model(model)
         self._values = []  # (variable, numpy copy)
         self._seen = set()
         self._optimizer_attributes = []
@@ -127,8 +132,8 @@ class ModelState:
         model = self.model
         variables = list(model.variables)
         for opt in optimizers_of(model):
-            variables.extend(opt.variables)
-        variables.extend(getattr(model, "metrics_variables", []))
+            variables.extend(training.optimizer_variables(opt))
+        variables.extend(training.metric_variables(model))
         return variables
 
     def capture_new_variables(self):
@@ -137,7 +142,7 @@ class ModelState:
             if id(variable) in self._seen:
                 continue
             self._seen.add(id(variable))
-            self._values.append((variable, _to_numpy(variable)))
+            self._values.append((variable, _to_numpy(variable, self._keras2)))
 
     @property
     def num_variables(self):

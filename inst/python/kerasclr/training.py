@@ -4,7 +4,9 @@ They hide the differences between the Keras 3 backends (TensorFlow, JAX, PyTorch
 and Keras 2 (``tf_keras``) where the training loop is concerned:
 
 - ``inner_optimizer(optimizer)``: the optimizer that really updates the weights
-  (unwraps ``LossScaleOptimizer``, used by mixed precision).
+  (unwraps ``LossScaleOptimizer``, used by mixed precision); a wrapper that hands
+  the updates to several optimizers (``MultiOptimizer``) is refused with a clear
+  error (``refuse_delegating_optimizer``).
 - ``optimizer_step(model_or_optimizer) -> int``: the optimizer's own iteration
   count (the step that the *next* update will be). It survives ``fit()`` calls,
   ``steps_per_execution`` and saving/loading, so schedules driven by it resume.
@@ -26,23 +28,44 @@ and Keras 2 (``tf_keras``) where the training loop is concerned:
 - ``ScheduleHook``: installs learning-rate and momentum schedules computed
   *in the compiled train step* from the optimizer's iteration count (see its
   docstring); used by ``kerasclr.callbacks``.
+- ``Keras2CallbackMixin``: what Keras 2's ``CallbackList`` asks of a callback,
+  so that one Keras 3 callback class also runs in a ``tf_keras`` ``fit()``.
+
+The private attributes of Keras 2 (``tf_keras``) that kerasclr relies on are all
+read here (section "Keras 2"), checked with tf_keras 2.21 (its optimizers in
+``tf_keras.optimizers`` and the legacy ones in ``tf_keras.optimizers.legacy``).
 """
 
 import math
+import operator
+import weakref
 
 import numpy as np
 
 __all__ = [
     "inner_optimizer",
+    "refuse_delegating_optimizer",
     "optimizer_step",
     "set_learning_rate",
     "get_learning_rate",
+    "learning_rate_is_variable",
+    "replace_learning_rate_schedule",
     "BatchLossReader",
     "LossProbe",
     "ScheduleHook",
     "momentum_attribute",
     "require_momentum_attribute",
     "is_keras2_model",
+    "is_compiled",
+    "loss_tracker",
+    "steps_per_execution",
+    "optimizer_built",
+    "has_momentum_buffers",
+    "optimizer_variables",
+    "metric_variables",
+    "truncate_list",
+    "Keras2CallbackMixin",
+    "execution_begins",
 ]
 
 
@@ -52,6 +75,30 @@ __all__ = [
 def is_keras2_model(model_or_optimizer):
     """True for ``tf_keras`` (Keras 2) models and optimizers."""
     return type(model_or_optimizer).__module__.startswith("tf_keras")
+
+
+def execution_begins(model, batches):
+    """The first step of each execution, from the ``batch`` of ``on_train_batch_end``.
+
+    With ``steps_per_execution > 1`` callbacks see one event per execution. Keras
+    3.11 and later (and Keras 2) pass ``on_train_batch_end`` the index of the
+    execution's last batch in the epoch, Keras 3.8 to 3.10 its first (checked:
+    3.8.0, 3.9.0, 3.10.0, 3.11.0, 3.15.1).
+
+    Args:
+        model: the model being trained.
+        batches: the sorted ``batch`` values of one epoch's events.
+
+    Returns:
+        An int64 array: the 0-based step in the epoch at which each event began.
+    """
+    batches = np.asarray(batches, dtype=np.int64)
+    if not is_keras2_model(model):
+        import keras
+
+        if tuple(int(v) for v in keras.version().split(".")[:2]) < (3, 11):
+            return batches
+    return np.concatenate([[0], batches[:-1] + 1]).astype(np.int64)
 
 
 def _model_optimizer(model_or_optimizer):
@@ -77,7 +124,70 @@ def inner_optimizer(optimizer):
     while hasattr(optimizer, "inner_optimizer") and seen < 10:
         optimizer = optimizer.inner_optimizer
         seen += 1
+    refuse_delegating_optimizer(optimizer)
     return optimizer
+
+
+# Optimizers found plain, with their `built` state then: inner_optimizer() runs per batch on
+# some paths, and the check reads every attribute.
+_PLAIN_OPTIMIZERS = weakref.WeakKeyDictionary()
+_UNSEEN = object()
+
+
+def refuse_delegating_optimizer(optimizer):
+    """Raises when ``optimizer`` hands its updates to other optimizers.
+
+    A wrapper such as ``keras.optimizers.MultiOptimizer`` (Keras 3.15+) or
+    ``DispatchOptimizer`` is built with a learning rate of its own that no update
+    uses: each inner optimizer applies its own rate and momentum. kerasclr drives
+    one optimizer's values, so on such a wrapper its schedule would be silently
+    ignored. A wrapper is recognised by what it is, not by its name: it redefines
+    ``learning_rate`` (MultiOptimizer, DispatchOptimizer; one definition, in the
+    base class, for every plain Keras 2 and 3 optimizer, checked with Keras 3.8 to
+    3.15 and tf_keras 2.21), or it holds other optimizers (in attributes, or lists
+    and dicts of them). ``LossScaleOptimizer`` is unwrapped before this check.
+    """
+    built = getattr(optimizer, "built", None)
+    try:
+        if _PLAIN_OPTIMIZERS.get(optimizer, _UNSEEN) == built:
+            return  # checked already (building may add inner optimizers: checked again then)
+    except TypeError:  # not weakly referenceable
+        pass
+    held = _optimizers_held(optimizer)
+    defines_lr = [cls for cls in type(optimizer).__mro__ if "learning_rate" in vars(cls)]
+    if not held and len(defines_lr) <= 1:
+        try:
+            _PLAIN_OPTIMIZERS[optimizer] = built
+        except TypeError:
+            pass
+        return
+    inner = f" ({', '.join(type(o).__name__ for o in held)})" if held else ""
+    raise ValueError(
+        f"The optimizer {type(optimizer).__name__} hands its updates to other optimizers"
+        f"{inner}, each with its own learning rate: a kerasclr callback or range test would "
+        "set a rate that no update uses. Compile the model with one optimizer (a "
+        "LossScaleOptimizer around it is fine), or give each inner optimizer a schedule "
+        "of its own (`learning_rate=kerasclr.schedules.CyclicSchedule(...)`, in R "
+        "`learning_rate_schedule_cyclic()`).")
+
+
+def _optimizers_held(optimizer):
+    def is_optimizer(value):
+        kind = type(value)
+        return value is not optimizer and hasattr(kind, "apply_gradients") and hasattr(kind, "iterations")
+
+    found = []
+    for value in getattr(optimizer, "__dict__", {}).values():
+        items = [value]
+        if isinstance(value, (list, tuple)):
+            items = list(value)
+        elif isinstance(value, dict):
+            items = list(value.values())
+        # one level further: a list of dicts such as TF Addons' `optimizer_specs`
+        items = [v for item in items
+                 for v in (item.values() if isinstance(item, dict) else [item])]
+        found.extend(v for v in items if is_optimizer(v) and all(v is not f for f in found))
+    return found
 
 
 def _to_float(value):
@@ -140,7 +250,9 @@ def optimizer_step(model_or_optimizer):
 def _learning_rate_variable(optimizer):
     optimizer = inner_optimizer(optimizer)
     if is_keras2_model(optimizer):
-        lr = optimizer._get_hyper("learning_rate") if hasattr(optimizer, "_get_hyper") else optimizer.lr
+        hypers, key = _keras2_hypers(optimizer)
+        lr = hypers[key]
+        lr = lr.original if isinstance(lr, Keras2ScheduledValue) else lr  # during fit()
         if not hasattr(lr, "assign"):
             raise ValueError(
                 "The optimizer's learning rate is a schedule or a constant: it cannot be set by a "
@@ -153,6 +265,36 @@ def _learning_rate_variable(optimizer):
             "use either that schedule or a learning-rate callback, not both. "
             f"Received: learning_rate={lr!r}")
     return lr
+
+
+def learning_rate_is_variable(optimizer):
+    """True when the optimizer's learning rate is a variable (not a schedule or a constant)."""
+    try:
+        _learning_rate_variable(optimizer)
+    except ValueError:
+        return False
+    return True
+
+
+def replace_learning_rate_schedule(optimizer):
+    """Puts a variable in place of the optimizer's learning-rate schedule, if it has one.
+
+    For the range test, which drives the learning rate itself; ``ModelState.restore()``
+    puts the schedule back (it restores the optimizer's attributes).
+    """
+    optimizer = inner_optimizer(optimizer)
+    if learning_rate_is_variable(optimizer):
+        return
+    if is_keras2_model(optimizer):
+        import tensorflow as tf
+
+        hypers, key = _keras2_hypers(optimizer)
+        hypers[key] = tf.Variable(0.0, dtype=tf.float32, trainable=False, name="range_test_lr")
+        return
+    import keras
+
+    stand_in = keras.Variable(0.0, dtype="float32", trainable=False, name="range_test_lr")
+    object.__setattr__(optimizer, "_learning_rate", stand_in)
 
 
 def set_learning_rate(model, value):
@@ -206,13 +348,12 @@ class BatchLossReader:
     execution (the callbacks see one event per execution).
 
     Args:
-        model: the model being trained.
-        tracker: the loss ``Mean`` metric; by default Keras 3's ``model._loss_tracker``.
+        model: the model being trained (Keras 3 or Keras 2).
     """
 
-    def __init__(self, model, tracker=None):
+    def __init__(self, model):
         self.model = model
-        self._tracker = tracker if tracker is not None else getattr(model, "_loss_tracker", None)
+        self._tracker = loss_tracker(model)
         self._positions = None
         if self._tracker is not None and hasattr(self._tracker, "total") and hasattr(model, "metrics_variables"):
             ids = [id(v) for v in model.metrics_variables]
@@ -259,12 +400,29 @@ class BatchLossReader:
 BATCH_LOSS_KEY = "kerasclr_batch_loss"
 
 
-def _batch_mean(total_before, count_before, total_after, count_after):
-    import keras
+def _batch_mean(total_before, count_before, total_after, count_after, ops=None):
+    """The mean loss of a step from the tracker's totals around it (``ops``: keras.ops or tf)."""
+    if ops is None:
+        import keras
 
+        ops = keras.ops
     count = count_after - count_before
-    return keras.ops.where(count > 0, (total_after - total_before) / keras.ops.maximum(count, 1e-30),
-                           float("nan"))
+    return ops.where(count > 0, (total_after - total_before) / ops.maximum(count, 1e-30),
+                     float("nan"))
+
+
+def _keras2_adds_replica_logs(model):
+    """Whether tf_keras adds up the replicas' step logs under a tf.distribute strategy.
+
+    Its ``distribute_reduction_method`` "auto" means "sum" except on TPUs ("first");
+    tf_keras 2.21, ``reduce_per_replica``.
+    """
+    method = getattr(model, "distribute_reduction_method", "auto")
+    if method == "auto":
+        import tensorflow as tf
+
+        return not isinstance(model.distribute_strategy, tf.distribute.TPUStrategy)
+    return method == "sum"
 
 
 class LossProbe:
@@ -289,10 +447,31 @@ class LossProbe:
 
     def install(self):
         model = self.model
-        tracker = getattr(model, "_loss_tracker", None)
-        if tracker is None or not hasattr(tracker, "total") or is_keras2_model(model):
+        tracker = loss_tracker(model)
+        if tracker is None or not hasattr(tracker, "total"):
             return self
         original = model.train_step
+        if is_keras2_model(model):
+            import tensorflow as tf
+
+            def train_step(data):
+                # Reads ordered before and after the step's update (TensorFlow orders
+                # the operations on one variable as written).
+                total, count = tf.identity(tracker.total), tf.identity(tracker.count)
+                logs = dict(original(data))
+                d_total, d_count = tf.identity(tracker.total) - total, tf.identity(tracker.count) - count
+                replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+                if replicas > 1:  # each replica saw its share of the batch
+                    d_total, d_count = tf.distribute.get_replica_context().all_reduce("sum", [d_total, d_count])
+                value = _batch_mean(0.0, 0.0, d_total, d_count, ops=tf)
+                if replicas > 1 and _keras2_adds_replica_logs(model):
+                    value = value / replicas  # so that the sum is the batch's loss
+                logs[BATCH_LOSS_KEY] = value
+                return logs
+
+            object.__setattr__(model, "train_step", train_step)
+            self.installed = True
+            return self
         import keras
         from keras import backend
 
@@ -391,6 +570,46 @@ def require_momentum_attribute(optimizer):
     return attribute
 
 
+class _ShadowComparisons:
+    """Comparisons with Python numbers, answered from a Python *shadow* value.
+
+    Optimizers test their hyperparameters in Python (``if self.momentum != 0``,
+    ``if self.momentum > 0``) while tracing the step; a stand-in whose value is a
+    tensor computed per step answers these from the shadow, which keeps the
+    optimizer on its momentum code path.
+    """
+
+    def _compare(self, other, op):
+        if isinstance(other, (int, float)):
+            return op(self._shadow, other)
+        return NotImplemented
+
+    def __eq__(self, other):
+        result = self._compare(other, lambda a, b: a == b)
+        return (self is other) if result is NotImplemented else result
+
+    def __ne__(self, other):
+        result = self._compare(other, lambda a, b: a != b)
+        return (self is not other) if result is NotImplemented else result
+
+    def __gt__(self, other):
+        return self._compare(other, lambda a, b: a > b)
+
+    def __ge__(self, other):
+        return self._compare(other, lambda a, b: a >= b)
+
+    def __lt__(self, other):
+        return self._compare(other, lambda a, b: a < b)
+
+    def __le__(self, other):
+        return self._compare(other, lambda a, b: a <= b)
+
+    def __bool__(self):
+        return self._shadow != 0
+
+    __hash__ = object.__hash__
+
+
 def _scheduled_value_class():
     """A ``keras.Variable`` subclass whose value is a tensor set per train step.
 
@@ -400,14 +619,11 @@ def _scheduled_value_class():
     is computed, in-graph, from the optimizer's iteration count at each read, so
     arithmetic and ``ops.cast`` see the scheduled tensor (every backend converts a
     ``keras.Variable`` through ``.value``), while comparisons with Python numbers
-    answer from a Python *shadow* value, which keeps the optimizer on its
-    momentum code path.
+    answer from a Python shadow value (``_ShadowComparisons``).
     """
     import keras
 
-    base = keras.Variable
-
-    class ScheduledValue(base):
+    class ScheduledValue(_ShadowComparisons, keras.Variable):
         def __init__(self, shadow, name, compute):
             super().__init__(initializer=float(shadow), dtype="float32", trainable=False, name=name)
             self._shadow = float(shadow)
@@ -419,37 +635,58 @@ def _scheduled_value_class():
             # tf.distribute strategy cannot interfere); XLA/grappler merge the copies.
             return self._compute()
 
-        def _compare(self, other, op):
-            if isinstance(other, (int, float)):
-                return op(self._shadow, other)
-            return NotImplemented
-
-        def __eq__(self, other):
-            result = self._compare(other, lambda a, b: a == b)
-            return (self is other) if result is NotImplemented else result
-
-        def __ne__(self, other):
-            result = self._compare(other, lambda a, b: a != b)
-            return (self is not other) if result is NotImplemented else result
-
-        def __gt__(self, other):
-            return self._compare(other, lambda a, b: a > b)
-
-        def __ge__(self, other):
-            return self._compare(other, lambda a, b: a >= b)
-
-        def __lt__(self, other):
-            return self._compare(other, lambda a, b: a < b)
-
-        def __le__(self, other):
-            return self._compare(other, lambda a, b: a <= b)
-
-        def __bool__(self):
-            return self._shadow != 0
-
-        __hash__ = object.__hash__
-
     return ScheduledValue
+
+
+class Keras2ScheduledValue(_ShadowComparisons):
+    """Stands in for a Keras 2 optimizer hyperparameter during ``fit()``.
+
+    Keras 2 optimizers read their learning rate (a ``tf.Variable``) and momentum
+    (a Python float in ``tf_keras.optimizers``, a variable in the legacy ones)
+    through ``tf.cast``/``tf.convert_to_tensor`` and plain arithmetic. This object
+    converts to the tensor ``compute()`` (TensorFlow's ``__tf_tensor__``
+    protocol), evaluated at each read inside the compiled step, and compares
+    with Python numbers from its shadow. ``original`` is the value it replaces.
+    """
+
+    def __init__(self, shadow, compute, original):
+        self._shadow = float(shadow)
+        self._compute = compute
+        self.original = original
+
+    def __tf_tensor__(self, dtype=None, name=None):
+        import tensorflow as tf
+
+        value = self._compute()
+        return value if dtype is None else tf.cast(value, dtype)
+
+    def _tensor(self):
+        import tensorflow as tf
+
+        return tf.convert_to_tensor(self)
+
+    def numpy(self):
+        """The value at the optimizer's current iteration (eager)."""
+        return self._tensor().numpy()
+
+    def __float__(self):
+        return float(self.numpy())
+
+    def __neg__(self):
+        return -self._tensor()
+
+
+def _binary(op, reflected):
+    if reflected:
+        return lambda self, other: op(other, self._tensor())
+    return lambda self, other: op(self._tensor(), other)
+
+
+for _name in ("add", "sub", "mul", "truediv", "pow"):
+    _op = getattr(operator, _name)
+    setattr(Keras2ScheduledValue, f"__{_name}__", _binary(_op, False))
+    setattr(Keras2ScheduledValue, f"__r{_name}__", _binary(_op, True))
+del _name, _op
 
 
 def eager_torch(model):
@@ -458,6 +695,8 @@ def eager_torch(model):
     Then the train step runs as Python each step, and plain Python floats are the
     cheapest way to hand the optimizer its hyperparameters.
     """
+    if is_keras2_model(model):
+        return False
     from keras import backend
 
     return backend.backend() == "torch" and not getattr(model, "jit_compile", False)
@@ -484,6 +723,11 @@ class ScheduleHook:
     - host (``host_lr``/``host_momentum``, ``f(step) -> float``): for eager
       PyTorch, where ``apply()`` runs as Python at every step anyway, plain
       floats are handed to the optimizer (cheaper than a dozen tiny tensor ops).
+
+    Keras 2 (``tf_keras``) optimizers, new and legacy, get the in-graph mode
+    through ``Keras2ScheduledValue`` stand-ins for their learning rate and momentum
+    (``_keras2_hypers``); ``lr_fn``/``momentum_fn`` are then called with
+    ``xp=tensorflow`` (the callbacks give table lookups).
 
     The caller is responsible for re-tracing the train step after ``install()``
     (``model.make_train_function(force=True)``), see ``kerasclr.callbacks``.
@@ -514,7 +758,7 @@ class ScheduleHook:
 
         optimizer = inner_optimizer(_model_optimizer(self.model))
         if is_keras2_model(optimizer):
-            raise ValueError("ScheduleHook needs a Keras 3 optimizer.")
+            return self._install_keras2(optimizer)
         wants_lr = self.lr_fn is not None or self.host_lr is not None
         wants_momentum = self.momentum_fn is not None or self.host_momentum is not None
         if wants_lr:
@@ -572,13 +816,207 @@ class ScheduleHook:
         self._overrides = list(overrides)
         return self
 
+    def _install_keras2(self, optimizer):
+        import tensorflow as tf
+
+        if self.host_lr is not None or self.host_momentum is not None:
+            raise ValueError("Host-side values are for eager PyTorch, not Keras 2.")
+        hypers, lr_key = _keras2_hypers(optimizer)
+        iterations = optimizer.iterations
+        stand_ins = {}
+        if self.lr_fn is not None:
+            _learning_rate_variable(optimizer)  # raises for a LearningRateSchedule
+            lr_fn, original = self.lr_fn, hypers[lr_key]
+            stand_ins[lr_key] = Keras2ScheduledValue(
+                _to_float(original), lambda: tf.cast(lr_fn(iterations, tf), tf.float32), original)
+        if self.momentum_fn is not None:
+            self.attribute = require_momentum_attribute(optimizer)
+            momentum_fn, original = self.momentum_fn, hypers[self.attribute]
+            shadow = self.momentum_shadow if self.momentum_shadow is not None else _to_float(original)
+            stand_ins[self.attribute] = Keras2ScheduledValue(
+                shadow, lambda: tf.cast(momentum_fn(iterations, tf), tf.float32), original)
+        self.optimizer = optimizer
+        self._keras2_hypers = hypers
+        self._keras2_saved = {key: hypers[key] for key in stand_ins}
+        hypers.update(stand_ins)
+        saved, original_get_config = self._keras2_saved, optimizer.get_config
+
+        def get_config():
+            # Saving mid-fit stores the optimizer's own values.
+            current = {key: hypers[key] for key in saved}
+            hypers.update(saved)
+            try:
+                return original_get_config()
+            finally:
+                hypers.update(current)
+
+        overrides = {"get_config": get_config}
+        update_step = fresh_keras2_update_step(optimizer)
+        if update_step is not None:
+            overrides["_update_step_xla"] = update_step
+        for name, function in overrides.items():
+            object.__setattr__(optimizer, name, function)
+        self._overrides = list(overrides)
+        return self
+
     def remove(self):
         """Gives the optimizer back its own methods and its momentum float."""
         if self.optimizer is None:
             return
         for name in self._overrides:
             self.optimizer.__dict__.pop(name, None)
+        if getattr(self, "_keras2_saved", None):
+            self._keras2_hypers.update(self._keras2_saved)
+            self._keras2_saved = None
         if self._scheduled is not None:
             object.__setattr__(self.optimizer, self.attribute, self._original_value)
             self._scheduled = None
         self.optimizer = None
+
+
+# --------------------------------------------------------------------------- #
+# Keras 2 (tf_keras) and the few differences from Keras 3 that the rest needs
+# --------------------------------------------------------------------------- #
+def _keras2_hypers(optimizer):
+    """Where a Keras 2 optimizer keeps its hyperparameters, as ``(dict, learning-rate key)``.
+
+    Legacy optimizers (``OptimizerV2``) keep them in ``_hyper`` (tf.Variables once
+    ``_create_hypers()`` ran, which ``_get_hyper`` does first), read through
+    ``_get_hyper(name, dtype)`` = ``tf.cast(value)``. The others keep
+    ``_learning_rate`` (a tf.Variable, or a schedule) and ``momentum``/``beta_1``
+    (Python floats) as attributes: their dict is the instance ``__dict__``.
+    """
+    if hasattr(optimizer, "_hyper"):
+        optimizer._get_hyper("learning_rate")  # creates the hyperparameter variables
+        return optimizer._hyper, "learning_rate"
+    return vars(optimizer), "_learning_rate"
+
+
+def fresh_keras2_update_step(optimizer):
+    """A new ``_update_step_xla`` for a Keras 2 optimizer with ``jit_compile``, else None.
+
+    With ``jit_compile`` (tf_keras turns it on when there is a GPU) a Keras 2
+    optimizer updates each variable in a ``tf.function`` of its own, traced once
+    with the hyperparameters it read then, and reused by every later train
+    function. A fresh one (an instance attribute, popped afterwards) reads the
+    current ones.
+    """
+    import tensorflow as tf
+
+    method = getattr(type(optimizer), "_update_step_xla", None)
+    if not getattr(optimizer, "jit_compile", False) or not hasattr(method, "python_function"):
+        return None
+    return tf.function(method.python_function.__get__(optimizer), jit_compile=True)
+
+
+def is_compiled(model):
+    """True when ``model`` was compiled (Keras 3 ``compiled``, Keras 2 ``_is_compiled``)."""
+    if is_keras2_model(model):
+        return bool(getattr(model, "_is_compiled", False))
+    return bool(getattr(model, "compiled", False))
+
+
+def loss_tracker(model):
+    """The ``Mean`` metric of the model's total loss, or None.
+
+    Keras 3: ``model._loss_tracker``; Keras 2: ``model.compiled_loss._total_loss_mean``.
+    """
+    if is_keras2_model(model):
+        return getattr(getattr(model, "compiled_loss", None), "_total_loss_mean", None)
+    return getattr(model, "_loss_tracker", None)
+
+
+def steps_per_execution(model):
+    """The model's ``steps_per_execution`` as an int (Keras 2 keeps a tf.Variable)."""
+    value = getattr(model, "steps_per_execution", None)
+    return 1 if value is None else int(_to_float(value))
+
+
+def optimizer_built(optimizer):
+    """True when the optimizer has created its slot variables."""
+    if is_keras2_model(optimizer):
+        if hasattr(optimizer, "_hyper"):  # legacy: slots are created per variable
+            return bool(getattr(optimizer, "_slots", None))
+        return bool(getattr(optimizer, "_built", False))
+    return bool(optimizer.built)
+
+
+def has_momentum_buffers(optimizer):
+    """False when the optimizer has no momentum buffers to cycle (SGD/RMSprop with momentum 0).
+
+    Keras 3 and the newer Keras 2 optimizers create them when built with a momentum > 0;
+    the legacy Keras 2 ones decide it when created (``_momentum``).
+    """
+    if is_keras2_model(optimizer) and hasattr(optimizer, "_hyper"):
+        return bool(getattr(optimizer, "_momentum", True))
+    return not (optimizer_built(optimizer) and _to_float(optimizer.momentum) == 0)
+
+
+def optimizer_variables(optimizer):
+    """The optimizer's variables: iterations, learning rate, slots (and Keras 2 hyperparameters)."""
+    if not is_keras2_model(optimizer):
+        return list(optimizer.variables)
+    if hasattr(optimizer, "_hyper"):  # legacy: `weights` holds iterations and slots
+        hypers, _ = _keras2_hypers(optimizer)
+        return list(optimizer.weights) + [v for _, v in sorted(hypers.items()) if hasattr(v, "assign")]
+    extra = [vars(optimizer).get(name) for name in ("_learning_rate", "_current_learning_rate")]
+    return list(optimizer.variables) + [v for v in extra if hasattr(v, "assign")]
+
+
+def metric_variables(model):
+    """The variables of the model's metrics (the loss tracker included).
+
+    Keras 2 also keeps ``steps_per_execution`` in a variable (``_steps_per_execution``).
+    """
+    if not is_keras2_model(model):
+        return list(getattr(model, "metrics_variables", []))
+    variables = [v for metric in model.metrics for v in metric.variables]
+    spe = getattr(model, "_steps_per_execution", None)
+    return variables + ([spe] if spe is not None else [])
+
+
+def truncate_list(values, length):
+    """``del values[length:]``, also for a list that TensorFlow tracks (Keras 2 optimizers).
+
+    TensorFlow wraps the lists of trackable objects (a Keras 2 optimizer's
+    ``_variables``) in a ``ListWrapper``, which refuses to be checkpointed once an
+    element was deleted. Undoing appends (what ``ModelState.restore`` does after the
+    first ``fit()`` built the optimizer) is no such change: the wrapped list is cut
+    and the wrapper told (``_storage``, ``_update_snapshot()``; TensorFlow 2.21).
+    """
+    storage = getattr(values, "_storage", None)
+    if isinstance(storage, list) and callable(getattr(values, "_update_snapshot", None)):
+        del storage[length:]
+        values._update_snapshot()
+        return
+    del values[length:]
+
+
+class Keras2CallbackMixin:
+    """What Keras 2's ``CallbackList`` asks of a callback, for a Keras 3 callback class.
+
+    tf_keras (checked with 2.21, ``tf_keras/src/callbacks.py``) calls
+    ``_implements_{train,test,predict}_batch_hooks()`` on every callback, and
+    passes batch logs as tensors (no host sync per batch) to callbacks whose
+    ``_supports_tf_logs`` is true. A hook counts as implemented when the class
+    (or the instance) overrides Keras 3's ``Callback`` method.
+    """
+
+    _supports_tf_logs = False
+
+    def _overrides(self, *names):
+        import keras
+
+        base = keras.callbacks.Callback
+        return any(name in vars(self) or getattr(type(self), name) is not getattr(base, name)
+                   for name in names)
+
+    def _implements_train_batch_hooks(self):
+        return self._overrides("on_batch_begin", "on_batch_end", "on_train_batch_begin",
+                               "on_train_batch_end")
+
+    def _implements_test_batch_hooks(self):
+        return self._overrides("on_test_batch_begin", "on_test_batch_end")
+
+    def _implements_predict_batch_hooks(self):
+        return self._overrides("on_predict_batch_begin", "on_predict_batch_end")
