@@ -136,8 +136,8 @@ callback_cyclic_lr <- function(base_lr = 0.001, max_lr = 0.006, step_size = 2000
 #' A Keras callback for the one-cycle policy of Smith & Topin (2017), numerically equal to
 #' PyTorch's `OneCycleLR`: the learning rate warms up from `max_lr / div_factor` to
 #' `max_lr` over `pct_start` of the steps, then anneals to
-#' `max_lr / (div_factor * final_div_factor)`, while the momentum moves the opposite way
-#' (from `momentum[1]` down to `momentum[2]` and back). See [one_cycle_lr()] for the
+#' `max_lr / (div_factor * final_div_factor)`; with `momentum = c(high, low)` the momentum
+#' moves the opposite way (from `high` down to `low` and back). See [one_cycle_lr()] for the
 #' formulas. Values are computed from the optimizer's own iteration count inside the
 #' compiled train step, as for [callback_cyclic_lr()] (which describes the momentum
 #' support, the history and the errors).
@@ -150,8 +150,11 @@ callback_cyclic_lr <- function(base_lr = 0.001, max_lr = 0.006, step_size = 2000
 #'   continues). `NULL`: the length of the first `fit()` (epochs times steps per epoch),
 #'   counted from its first step; `fit()` stops with an error if the number of steps per
 #'   epoch is unknown (give `steps_per_epoch` or `total_iterations`).
-#' @param momentum (numeric of length 2 or `NULL`) `c(high, low)` momentum, default
-#'   `c(0.95, 0.85)`; `NULL` leaves the optimizer's momentum alone.
+#' @param momentum (numeric of length 2 or `NULL`) `NULL` (the default) leaves the
+#'   optimizer's momentum (`momentum`, or `beta_1` for Adam) as it is: the value that
+#'   [lr_range_test()] measured the learning rate with (the evidence is with the rule,
+#'   see [lr_range_test()]). `c(high, low)` cycles it from `high` down to `low` at the
+#'   peak and back, as Smith (2018) and fastai do with `c(0.95, 0.85)`.
 #' @param ... Must be empty.
 #'
 #' @returns A Python Keras callback object (class `kerasclr.callbacks.OneCycle`).
@@ -171,7 +174,7 @@ callback_cyclic_lr <- function(base_lr = 0.001, max_lr = 0.006, step_size = 2000
 callback_one_cycle <- function(max_lr, total_iterations = NULL, pct_start = 0.3,
                                div_factor = 25, final_div_factor = 1e4,
                                anneal_strategy = c("cos", "linear"), three_phase = FALSE,
-                               momentum = c(0.95, 0.85), ...) {
+                               momentum = NULL, ...) {
   check_dots_empty(...)
   if (missing(max_lr)) stop("`max_lr` is required.", call. = FALSE)
   if (inherits(max_lr, "lr_range_test")) max_lr <- lr_range_bounds(max_lr)[[2]]

@@ -27,14 +27,16 @@
 #' smoothed loss, leaving out the first `num_iter %/% 10` and the last 5 points):
 #' `valley` (fastai's default: about halfway down the longest valley of the curve), `steep`
 #' (the steepest fall against `log(lr)`), `minimum` (a tenth of the lr at the lowest
-#' loss) and `slide` (fastai's interval slide rule). `$lr_range` is
-#' `c(base_lr = minimum / 4, max_lr = minimum)`: the peak is one order of magnitude below
-#' the learning rate of the lowest loss (fastai's classic rule for `fit_one_cycle()`, and
-#' Smith's advice to take the largest rate at which the loss still clearly falls); Smith
-#' (2017) sets the lower CLR bound 3 to 4 times below the upper one. (fastai's newer
-#' default, `valley`, is more cautious: with SGD and momentum it came out 3 to 10 times
-#' below the best constant rate in our benchmark.) Pass the result to
-#' `callback_cyclic_lr(lr_range = res)` or `callback_one_cycle(max_lr = res)`.
+#' loss) and `slide` (fastai's interval slide rule).
+#'
+#' `$lr_range` is `c(base_lr, max_lr)` for one-cycle and cyclical training, by kerasclr's
+#' rule from the rate where the smoothed loss turns up. The rule, why it is what it is and
+#' the measurements it rests on are written in one place: the documentation of the Python
+#' function `kerasclr.suggestions.lr_range_rule` (file `python/kerasclr/suggestions.py`
+#' of the installed package); the outcome against tuned schedules is the panel in the
+#' README. Pass the result to `callback_cyclic_lr(lr_range = res)` or
+#' `callback_one_cycle(max_lr = res)`; with that callback's defaults, training keeps the
+#' momentum (or `beta_1`) that the test measured with, the optimizer's own.
 #'
 #' With `weight_decay` and/or `momentum`, one test is run per value (per combination
 #' when both are given), each from the same starting state. `weight_decay` sets the
@@ -236,7 +238,7 @@ print.lr_range_test <- function(x, ...) {
   cat("Suggested learning rates (fastai's methods, on the smoothed loss):\n")
   sug <- x$suggestions
   notes <- c(valley = "(fastai's default)", steep = "",
-             minimum = "(a tenth of the lr at the lowest loss; gives lr_range)", slide = "")
+             minimum = "(a tenth of the lr at the lowest loss)", slide = "")
   for (m in names(sug)) cat(sprintf("  %-8s %-10s %s\n", m, format_lr(sug[[m]]), notes[[m]]))
   cat(sprintf("lr_range for callback_cyclic_lr()/callback_one_cycle(): base_lr = %s, max_lr = %s\n",
               format_lr(x$lr_range[["base_lr"]]), format_lr(x$lr_range[["max_lr"]])))

@@ -99,8 +99,9 @@ cyclic_lr <- function(iteration, base_lr = 0.001, max_lr = 0.006, step_size = 20
 #' One-cycle learning rate as an R vector
 #'
 #' The one-cycle policy of Smith and Topin (2019), numerically identical to PyTorch's
-#' `OneCycleLR`: the learning rate warms up from `max_lr / div_factor` to `max_lr` over
-#' the first `pct_start` of the steps, then anneals (cosine or linear) to
+#' `OneCycleLR` (or, with `preset = "fastai"`, to fastai's `fit_one_cycle()`): the
+#' learning rate warms up from `max_lr / div_factor` to `max_lr` over the first
+#' `pct_start` of the steps, then anneals (cosine or linear) to
 #' `max_lr / (div_factor * final_div_factor)`. With `three_phase = TRUE` it first comes
 #' back down to the initial rate symmetrically, then anneals to the minimum. Momentum
 #' moves the other way, from `momentum[1]` down to `momentum[2]` at the peak and back.
@@ -118,9 +119,12 @@ cyclic_lr <- function(iteration, base_lr = 0.001, max_lr = 0.006, step_size = 20
 #'   initial/final rate and at the peak (PyTorch's `max_momentum`, `base_momentum`),
 #'   in `[0, 1]`, `high >= low`. `NULL` to leave momentum out.
 #' @param preset (string or `NULL`) `"pytorch"` or `"fastai"`: parameter presets (the
-#'   defaults of `torch.optim.lr_scheduler.OneCycleLR` or of fastai's `fit_one_cycle()`,
-#'   25% warm-up and a final rate of `max_lr / 1e5`). Arguments you supply override the
-#'   preset.
+#'   defaults of `torch.optim.lr_scheduler.OneCycleLR`, or fastai 2.x's `fit_one_cycle()`
+#'   step for step: 25% warm-up towards a final rate of `max_lr / 1e5`, momentum 0.95 ->
+#'   0.85 -> 0.95, each step `k` of `n` evaluated at fastai's position `k / n`, so the
+#'   peak falls at step `0.25 * n` and the last step stays above the final rate; see
+#'   `kerasclr.policies.one_cycle_lr` for both conventions). Arguments you supply override
+#'   the preset.
 #'
 #' @returns A numeric vector of `total_iterations` learning rates of class
 #'   `c("kerasclr_schedule", "numeric")` with attributes `"iteration"` (`0, ...,
@@ -152,8 +156,9 @@ one_cycle_lr <- function(total_iterations, max_lr, pct_start = 0.3, div_factor =
   lr <- policy_values("one_cycle_lr", iteration, args)
   mom <- NULL
   if (!is.null(mom_args)) mom <- policy_values("one_cycle_momentum", iteration, c(args, mom_args))
-  policy <- sprintf("one-cycle (%s%s)", args$anneal_strategy %||% "cos",
-                    if (isTRUE(args$three_phase)) ", three-phase" else "")
+  policy <- sprintf("one-cycle (%s%s%s)", args$anneal_strategy %||% "cos",
+                    if (isTRUE(args$three_phase)) ", three-phase" else "",
+                    if (identical(args$convention, "fastai")) ", fastai's steps" else "")
   new_schedule(lr, iteration, policy = policy, momentum = mom)
 }
 
@@ -564,7 +569,8 @@ wrap_scale_fn <- function(scale_fn) {
 # Preset values (kerasclr.policies.ONE_CYCLE_PRESETS) for the arguments left out.
 fill_from_preset <- function(args, preset, policies) {
   values <- reticulate::py_to_r(policies$ONE_CYCLE_PRESETS)[[preset]]
-  lr_names <- c("pct_start", "div_factor", "final_div_factor", "anneal_strategy", "three_phase")
+  lr_names <- c("pct_start", "div_factor", "final_div_factor", "anneal_strategy", "three_phase",
+                "convention")
   for (name in lr_names) if (is.null(args[[name]])) args[[name]] <- values[[name]]
   args
 }

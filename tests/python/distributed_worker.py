@@ -28,7 +28,7 @@ N_ROWS = 12           # 3 global batches of 4 per epoch
 LOCAL_BATCH = 2       # each process's half of a global batch
 CYCLE = dict(base_lr=0.01, max_lr=0.08, step_size=2, momentum=(0.95, 0.6))
 CYCLE_EPOCHS = 2
-ONE_CYCLE = dict(max_lr=0.1, pct_start=0.3)
+ONE_CYCLE = dict(max_lr=0.1, pct_start=0.3, momentum=(0.95, 0.85))
 ONE_CYCLE_EPOCHS = 3
 
 

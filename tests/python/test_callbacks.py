@@ -85,7 +85,7 @@ def test_one_cycle_matches_torch_and_infers_its_length(keras):
 
     x, y = make_data(n=20)
     model = make_model(keras, keras.optimizers.SGD(0.1, momentum=0.9))
-    cb = callbacks.OneCycle(max_lr=0.1, pct_start=0.25)
+    cb = callbacks.OneCycle(max_lr=0.1, pct_start=0.25, momentum=(0.95, 0.85))
     model.fit(x, y, batch_size=4, epochs=3, verbose=0, callbacks=[cb])
     assert cb.total_iterations == 15
 
@@ -101,6 +101,26 @@ def test_one_cycle_matches_torch_and_infers_its_length(keras):
     h = cb.history_arrays()
     np.testing.assert_allclose(h["learning_rate"], want_lr, rtol=1e-12)
     np.testing.assert_allclose(h["momentum"], want_mom, rtol=1e-12)
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "RMSprop", "Adam", "Adagrad"])
+def test_one_cycle_leaves_the_momentum_alone_by_default(keras, optimizer):
+    # The default momentum=None: any optimizer (RMSprop's momentum is 0, Adagrad has
+    # none), its momentum / beta_1 untouched, the learning rate still cycled.
+    from kerasclr import callbacks, policies
+
+    x, y = make_data(n=20)
+    model = make_model(keras, getattr(keras.optimizers, optimizer)(0.01))
+    attribute = {"SGD": "momentum", "RMSprop": "momentum", "Adam": "beta_1"}.get(optimizer)
+    before = getattr(model.optimizer, attribute) if attribute else None
+    cb = callbacks.OneCycle(max_lr=0.1)
+    model.fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=[cb])
+    h = cb.history_arrays()
+    assert np.isnan(h["momentum"]).all()
+    if attribute:
+        assert getattr(model.optimizer, attribute) == before
+    expected = policies.one_cycle_lr(np.arange(10), 10, 0.1)
+    np.testing.assert_allclose(h["learning_rate"], expected, rtol=1e-12)
 
 
 @pytest.mark.parametrize("steps_per_execution", [1, SPE2])
@@ -261,7 +281,8 @@ def test_clear_errors_at_the_start_of_fit(keras):
         (keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)),
          callbacks.CyclicLR(), "LearningRateSchedule"),
         (keras.optimizers.SGD(0.1), callbacks.CyclicLR(momentum=(0.95, 0.85)), "momentum=0"),
-        (keras.optimizers.Adagrad(0.1), callbacks.OneCycle(0.1), "no momentum to cycle"),
+        (keras.optimizers.Adagrad(0.1), callbacks.OneCycle(0.1, momentum=(0.95, 0.85)),
+         "no momentum to cycle"),
     ]
     for opt, cb, message in cases:
         model = make_model(keras, opt)

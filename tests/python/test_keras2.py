@@ -140,7 +140,7 @@ def test_one_cycle_with_adam_as_the_r_package_makes_it(tf_keras):
     x, y = make_data(n=12)
     model = make_model(tf_keras, tf_keras.optimizers.Adam(0.01))
     start = _weights(model)
-    cb = callbacks.OneCycle(max_lr=0.05, pct_start=0.25)
+    cb = callbacks.OneCycle(max_lr=0.05, pct_start=0.25, momentum=(0.95, 0.85))
     model.fit(x, y, batch_size=4, epochs=3, shuffle=False, verbose=0, callbacks=[cb])
     assert cb.total_iterations == 9
     args = dict(total_steps=9, max_lr=0.05, pct_start=0.25, base_momentum=0.85, max_momentum=0.95)
@@ -279,8 +279,10 @@ def test_clear_errors_at_the_start_of_fit(tf_keras):
     schedule = tf_keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
     cases = [(tf_keras.optimizers.SGD(schedule), callbacks.CyclicLR(), "schedule"),
              (tf_keras.optimizers.SGD(0.1), callbacks.CyclicLR(momentum=(0.95, 0.85)), "momentum=0"),
-             (tf_keras.optimizers.legacy.SGD(0.1), callbacks.OneCycle(0.1), "momentum=0"),
-             (tf_keras.optimizers.Adagrad(0.1), callbacks.OneCycle(0.1), "no momentum to cycle")]
+             (tf_keras.optimizers.legacy.SGD(0.1), callbacks.OneCycle(0.1, momentum=(0.95, 0.85)),
+              "momentum=0"),
+             (tf_keras.optimizers.Adagrad(0.1), callbacks.OneCycle(0.1, momentum=(0.95, 0.85)),
+              "no momentum to cycle")]
     for opt, cb, message in cases:
         model = make_model(tf_keras, opt)
         before = _weights(model)

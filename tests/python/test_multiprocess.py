@@ -102,7 +102,9 @@ def _expected_schedules():
               policies.cyclic_momentum(it, base_momentum=low, max_momentum=high, **cycle))
     total = steps_per_epoch * worker.ONE_CYCLE_EPOCHS
     it = np.arange(total)
-    args = dict(total_steps=total, base_momentum=0.85, max_momentum=0.95, **worker.ONE_CYCLE)
+    one_cycle = dict(worker.ONE_CYCLE)
+    high, low = one_cycle.pop("momentum")
+    args = dict(total_steps=total, base_momentum=low, max_momentum=high, **one_cycle)
     one_cycle = (policies.one_cycle_lr(it, **args), policies.one_cycle_momentum(it, **args))
     return {"cyclic": (cyclic, worker.CYCLE_EPOCHS), "one_cycle": (one_cycle, worker.ONE_CYCLE_EPOCHS)}
 

@@ -194,12 +194,15 @@ def test_result_fields_follow_from_the_recorded_curve(range_result):
         assert isinstance(column, np.ndarray) and column.dtype == np.float64
         assert column.shape == (steps,)
     # The learning rates are the exponential sweep; the suggestions are fastai's methods
-    # applied to the recorded smoothed curve, and lr_range is (minimum / 4, minimum).
+    # applied to the recorded smoothed curve, and lr_range is kerasclr's rule on that curve
+    # (for a curve that fell: max_lr = 10 * minimum / 6, base_lr = max_lr / 4).
     np.testing.assert_allclose(r.history["lr"], 1e-4 * 1e5 ** (np.arange(steps) / 59), rtol=1e-12)
     expected = suggestions.suggest(r.history["lr"], r.history["smoothed_loss"], num_iter=60)
     assert list(r.suggestions) == ["valley", "steep", "minimum", "slide"]
     assert r.suggestions == pytest.approx(expected, rel=1e-12, nan_ok=True)
-    assert r.lr_range == pytest.approx((expected["minimum"] / 4, expected["minimum"]), rel=1e-12)
+    assert suggestions.curve_fell(r.history["lr"], r.history["smoothed_loss"], num_iter=60)
+    max_lr = 10 * expected["minimum"] / 6
+    assert r.lr_range == pytest.approx((max_lr / 4, max_lr), rel=1e-12)
     assert isinstance(r.lr_range, tuple) and r.best_run == 0 and len(r.runs) == 1
     import keras
 
@@ -353,9 +356,9 @@ def _hand_made_result():
     sug = suggestions.suggest(lrs, smoothed, num_iter=40)
     run = dict(weight_decay=None, momentum=None, steps=40, stop_reason="completed",
                message="completed all 40 steps", suggestions=sug,
-               lr_range=list(suggestions.clr_range(sug)), score=1.0)
+               lr_range=list(suggestions.lr_range_rule(lrs, smoothed, num_iter=40)), score=1.0)
     return kerasclr.RangeTestResult(dict(lr=lrs, loss=smoothed, smoothed_loss=smoothed), [run], 0,
-                                    sug, suggestions.clr_range(sug),
+                                    sug, suggestions.lr_range_rule(lrs, smoothed, num_iter=40),
                                     dict(num_iter=40, start_lr=1e-4, end_lr=1.0, step_mode="exp"))
 
 

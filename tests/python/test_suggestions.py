@@ -115,10 +115,43 @@ def test_suggest_cuts_at_first_nan():
     assert out["minimum"] == pytest.approx(lrs[59] / 10, rel=1e-15)
 
 
-def test_clr_range_rule():
-    assert S.clr_range({"valley": 0.08, "minimum": 0.01}) == (0.0025, 0.01)
-    assert S.clr_range({"valley": 0.08, "minimum": math.nan}) == (0.02, 0.08)
-    base, top = S.clr_range({"valley": math.nan, "minimum": math.nan, "steep": math.nan})
+def test_lr_range_rule_on_a_curve_that_falls():
+    # A dip to the minimum at index 70, then a rise: L = lrs[70] (fastai's lr_min,
+    # ten times the minimum suggestion), max_lr = L / 6, base_lr = max_lr / 4.
+    lrs = np.geomspace(1e-7, 10, 100)
+    losses = 2.3 - 1.5 * np.exp(-0.5 * ((np.arange(100) - 70) / 8.0) ** 2)
+    losses[71:] += np.linspace(0, 4, 29)
+    base, top = S.lr_range_rule(lrs, losses, num_iter=100)
+    assert top == pytest.approx(lrs[70] / 6, rel=1e-15)
+    assert base == pytest.approx(lrs[70] / 24, rel=1e-15)
+    assert top == pytest.approx(10 * S.suggest(lrs, losses, num_iter=100)["minimum"] / 6, rel=1e-15)
+    assert S.curve_fell(lrs, losses, num_iter=100)
+
+
+def test_lr_range_rule_on_a_flat_curve():
+    # Flat at 2.3 (noise of +-0.1%, its minimum at index 20) until index 80, then rising:
+    # L is the last rate within 0.5% of the minimum, not the noise's minimum.
+    lrs = np.geomspace(1e-7, 10, 100)
+    rng = np.random.default_rng(0)
+    losses = 2.3 * (1 + 0.001 * rng.uniform(-1, 1, 100))
+    losses[20] = 2.3 * 0.998
+    losses[80:] = 2.3 * np.linspace(1.002, 1.1, 20)  # 1.002 and 1.00716: only 80 within 0.5%
+    assert not S.curve_fell(lrs, losses, num_iter=100)
+    lowest = losses[10:95].min()
+    within = np.flatnonzero(losses[10:95] <= lowest * 1.005) + 10
+    assert within.max() == 80
+    base, top = S.lr_range_rule(lrs, losses, num_iter=100)
+    assert top == pytest.approx(lrs[80] / 6, rel=1e-15) and base == pytest.approx(top / 4, rel=1e-15)
+
+
+def test_curve_fell_threshold_and_short_curves():
+    lrs = np.geomspace(1e-5, 1, 40)
+    for drop, fell in ((0.004, False), (0.006, True)):
+        losses = np.full(40, 1.0)
+        losses[20] = 1.0 - drop
+        assert S.curve_fell(lrs, losses, num_iter=40) is fell
+    # Fewer than 2 points left after fastai's trimming: no range.
+    base, top = S.lr_range_rule(lrs[:6], np.ones(6), num_iter=6)
     assert math.isnan(base) and math.isnan(top)
 
 

@@ -101,7 +101,14 @@ test_that("lr_range takes the bounds; callback_one_cycle() infers its length", {
   want <- one_cycle_lr(9, max_lr = 0.02)
   df <- as.data.frame(cb)
   expect_equal(df$learning_rate, as.numeric(want), tolerance = 1e-12)
-  expect_equal(df$momentum, attr(want, "momentum"), tolerance = 1e-12)
+  # By default the optimizer's own momentum (here beta_1) is left alone ...
+  expect_true(all(is.na(df$momentum)))
+  expect_equal(model$optimizer$beta_1, 0.9)
+  # ... and momentum = c(high, low) cycles it.
+  model <- tiny_model(keras, keras$optimizers$Adam())
+  cb <- callback_one_cycle(max_lr = res, momentum = c(0.95, 0.85))
+  model$fit(d$x, d$y, batch_size = 4L, epochs = 3L, verbose = 0L, callbacks = list(cb))
+  expect_equal(as.data.frame(cb)$momentum, attr(want, "momentum"), tolerance = 1e-12)
 })
 
 test_that("an R scale_fn is evaluated in R; plot() draws and restores par()", {

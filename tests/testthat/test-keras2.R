@@ -63,7 +63,7 @@ test_that("callback_one_cycle() drives a Keras 2 Adam on R integer class labels"
   d <- class_data()
   model <- k2_model(tf_keras, tf_keras$optimizers$Adam(), units = 3L, inputs = 4L,
                     loss = "sparse_categorical_crossentropy")
-  cb <- callback_one_cycle(max_lr = 0.01)
+  cb <- callback_one_cycle(max_lr = 0.01, momentum = c(0.95, 0.85))
   model$fit(d$x, d$y, batch_size = 32L, epochs = 3L, verbose = 0L, callbacks = list(cb))
   want <- one_cycle_lr(9, max_lr = 0.01)
   df <- as.data.frame(cb)

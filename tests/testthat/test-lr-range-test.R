@@ -69,7 +69,11 @@ test_that("a run returns the documented object and leaves the model exactly as f
                tolerance = 1e-12)
   expect_named(res$suggestions, c("valley", "steep", "minimum", "slide"))
   expect_named(res$lr_range, c("base_lr", "max_lr"))
-  expect_equal(res$lr_range[["max_lr"]], res$suggestions[["minimum"]])
+  # The loss fell, so the turn-up rate is the lr of the lowest smoothed loss (ten times the
+  # `minimum` suggestion) and max_lr a sixth of it (kerasclr.suggestions.lr_range_rule).
+  suggestions <- reticulate::import("kerasclr.suggestions")
+  expect_true(suggestions$curve_fell(res$history$lr, res$history$smoothed_loss, 12L))
+  expect_equal(res$lr_range[["max_lr"]], 10 * res$suggestions[["minimum"]] / 6)
   expect_equal(res$lr_range[["base_lr"]], res$lr_range[["max_lr"]] / 4)
   expect_true(res$runs$stop_reason %in% c("completed", "diverged"))
   after <- model_state(model)

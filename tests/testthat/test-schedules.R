@@ -152,12 +152,24 @@ test_that("one_cycle_lr() three-phase comes back to the initial rate before the 
 
 test_that("one_cycle_lr() presets fill only the arguments left out", {
   skip_if_no_python()
+  # fastai 2.8's fit_one_cycle (fastai/callback/schedule.py): combined_cos(pct_start,
+  # lr_max / div, lr_max, lr_max / div_final) at pos = step / total, each cosine phase
+  # start + (1 + cos(pi * (1 - p))) * (end - start) / 2 at its fraction p.
+  sched_cos <- function(start, end, p) start + (1 + cos(pi * (1 - p))) * (end - start) / 2
+  combined_cos <- function(pct, start, middle, end, pos) {
+    ifelse(pos < pct, sched_cos(start, middle, pos / pct),
+           sched_cos(middle, end, (pos - pct) / (1 - pct)))
+  }
   fastai <- one_cycle_lr(100, max_lr = 0.1, preset = "fastai")
-  expected <- one_cycle_closed_form(0:99, 100, 0.1, pct_start = 0.25, final_div_factor = 1e5 / 25)
-  expect_lte(max_rel_error(fastai, expected$lr), 1e-12)
-  expect_equal(fastai[[100]], 0.1 / 1e5, tolerance = 1e-12)
+  pos <- (0:99) / 100
+  expect_lte(max_rel_error(fastai, combined_cos(0.25, 0.1 / 25, 0.1, 0.1 / 1e5, pos)), 1e-10)
+  expect_lte(max_rel_error(attr(fastai, "momentum"), combined_cos(0.25, 0.95, 0.85, 0.95, pos)),
+             1e-12)
+  # By hand: the peak at batch 25 (pos = pct_start), the last rate at pos = 0.99.
+  expect_identical(which.max(fastai) - 1L, 25L)
+  expect_equal(fastai[[100]], 4.4858e-05, tolerance = 1e-4)
   mine <- one_cycle_lr(100, max_lr = 0.1, preset = "fastai", pct_start = 0.5)
-  expect_equal(mine[[50]], 0.1)
+  expect_equal(mine[[51]], 0.1)
   expect_equal(as.numeric(one_cycle_lr(100, 0.1, preset = "pytorch")), as.numeric(one_cycle_lr(100, 0.1)))
   expect_null(attr(one_cycle_lr(10, 0.1, momentum = NULL), "momentum"))
 })

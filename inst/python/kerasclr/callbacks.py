@@ -554,8 +554,8 @@ class OneCycle(ScheduleCallback):
 
     The learning rate warms up from `max_lr / div_factor` to `max_lr` over
     `pct_start` of the steps, then anneals to `max_lr / (div_factor *
-    final_div_factor)`, while the momentum moves the opposite way
-    (`kerasclr.one_cycle_lr`, `kerasclr.one_cycle_momentum`). Computed inside the
+    final_div_factor)`; with `momentum=(high, low)` the momentum moves the opposite
+    way (`kerasclr.one_cycle_lr`, `kerasclr.one_cycle_momentum`). Computed inside the
     compiled train step; `history` and `plot()` as for `CyclicLR`.
 
     Example:
@@ -585,14 +585,17 @@ class OneCycle(ScheduleCallback):
             this.
         anneal_strategy: "cos" or "linear".
         three_phase: Bool: anneal back to the first rate before the final decay.
-        momentum: `(high, low)` momentum (default 0.95, 0.85), or None to leave the
-            optimizer's momentum alone.
+        momentum: None (the default): the optimizer's own momentum (`momentum` or
+            `beta_1`) is left as it is, the value `lr_range_test()` measured with (why:
+            `kerasclr.suggestions.lr_range_rule`). `(high, low)`: cycle it from `high`
+            down to `low` at the peak and back (Smith 2018; fastai's and PyTorch's
+            `(0.95, 0.85)`).
     """
 
     def __init__(self, max_lr: float | RangeTestResult, total_iterations: int | None = None,
                  pct_start: float = 0.3, div_factor: float = 25.0, final_div_factor: float = 1e4,
                  anneal_strategy: str = "cos", three_phase: bool = False,
-                 momentum: tuple[float, float] | None = (0.95, 0.85)):
+                 momentum: tuple[float, float] | None = None):
         max_lr = results.max_lr_of(max_lr)
         super().__init__()
         self._cycle = dict(max_lr=max_lr, pct_start=pct_start, div_factor=div_factor,

@@ -23,15 +23,18 @@ TAIL_SCOPES = ("cycle", "schedule")
 ANNEAL_STRATEGIES = ("cos", "linear")
 DEFAULT_TAIL_DIVISOR = (1.1, 1.2)
 
+ONE_CYCLE_CONVENTIONS = ("pytorch", "fastai")
+
 # Parameter presets for the one-cycle policy. "pytorch" is the default of
-# torch.optim.lr_scheduler.OneCycleLR; "fastai" is fastai's fit_one_cycle()
-# (lr_max/25 -> lr_max -> lr_max/1e5 over 25% warm-up, momentum 0.95/0.85).
+# torch.optim.lr_scheduler.OneCycleLR; "fastai" is fastai's Learner.fit_one_cycle()
+# (fastai 2.x defaults: lr_max/25 -> lr_max -> lr_max/1e5, 25% warm-up, momentum
+# 0.95 -> 0.85 -> 0.95, on fastai's own clock: see `one_cycle_lr`).
 ONE_CYCLE_PRESETS = {
     "pytorch": dict(pct_start=0.3, div_factor=25.0, final_div_factor=1e4,
-                    anneal_strategy="cos", three_phase=False,
+                    anneal_strategy="cos", three_phase=False, convention="pytorch",
                     base_momentum=0.85, max_momentum=0.95),
     "fastai": dict(pct_start=0.25, div_factor=25.0, final_div_factor=1e5 / 25.0,
-                   anneal_strategy="cos", three_phase=False,
+                   anneal_strategy="cos", three_phase=False, convention="fastai",
                    base_momentum=0.85, max_momentum=0.95),
 }
 
@@ -99,7 +102,8 @@ def check_cycle_args(base_lr, max_lr, step_size, mode, gamma, scale_fn, scale_mo
 
 
 def check_one_cycle_args(total_steps, max_lr, pct_start, div_factor, final_div_factor,
-                         anneal_strategy, three_phase, base_momentum, max_momentum):
+                         anneal_strategy, three_phase, base_momentum, max_momentum,
+                         convention="pytorch"):
     total_steps = _check_number("total_steps", total_steps, minimum=0)
     if total_steps != int(total_steps) or total_steps < 2:
         raise ValueError(f"Argument `total_steps` must be an integer >= 2. Received: total_steps={total_steps}")
@@ -108,8 +112,15 @@ def check_one_cycle_args(total_steps, max_lr, pct_start, div_factor, final_div_f
     _check_number("div_factor", div_factor, minimum=0)
     _check_number("final_div_factor", final_div_factor, minimum=0)
     _check_choice("anneal_strategy", anneal_strategy, ANNEAL_STRATEGIES)
+    _check_choice("convention", convention, ONE_CYCLE_CONVENTIONS)
     _check_number("base_momentum", base_momentum, minimum=0, strict=False, maximum=1)
     _check_number("max_momentum", max_momentum, minimum=0, strict=False, maximum=1)
+    if convention == "fastai":
+        # Phases are fractions of the cycle: each must be a non-empty interval of [0, 1].
+        if (2 if three_phase else 1) * float(pct_start) >= 1:
+            raise ValueError(
+                f"Argument `pct_start` leaves no annealing phase. Received: pct_start={pct_start}")
+        return
     # The phases must have positive lengths, else PyTorch divides by zero.
     n_warm = float(pct_start * total_steps) - 1
     if n_warm <= 0 or (three_phase and 2 * n_warm + 1 >= total_steps - 1) or n_warm >= total_steps - 1:
@@ -307,26 +318,35 @@ def cyclic_momentum(iterations: ArrayLike, base_momentum: float = 0.85,
 
 
 # --------------------------------------------------------------------------- #
-# One-cycle policy (Smith & Topin 2017), numerically PyTorch's OneCycleLR
+# One-cycle policy (Smith & Topin 2017): PyTorch's OneCycleLR or fastai's fit_one_cycle
 # --------------------------------------------------------------------------- #
 def one_cycle_phases(total_steps, max_lr, pct_start=0.3, div_factor=25.0, final_div_factor=1e4,
-                     three_phase=False, base_momentum=0.85, max_momentum=0.95):
-    """The phases of OneCycleLR: (end_step, start_lr, end_lr, start_momentum, end_momentum)."""
+                     three_phase=False, base_momentum=0.85, max_momentum=0.95, convention="pytorch"):
+    """The phases of the cycle: ``(end, start_lr, end_lr, start_momentum, end_momentum)``.
+
+    ``end`` is read on the convention's clock (see ``one_cycle_lr``): the phase's last
+    step ("pytorch") or the fraction of the cycle at which it ends ("fastai").
+    """
     initial_lr = float(max_lr) / float(div_factor)
     min_lr = initial_lr / float(final_div_factor)
-    warm_end = float(pct_start * total_steps) - 1.0
+    if convention == "fastai":
+        ends = [float(pct_start), 2.0 * float(pct_start), 1.0]
+    else:
+        ends = [float(pct_start * total_steps) - 1.0, float(2 * pct_start * total_steps) - 2.0,
+                total_steps - 1.0]
     if three_phase:
-        return [(warm_end, initial_lr, float(max_lr), max_momentum, base_momentum),
-                (float(2 * pct_start * total_steps) - 2.0, float(max_lr), initial_lr, base_momentum, max_momentum),
-                (total_steps - 1.0, initial_lr, min_lr, max_momentum, max_momentum)]
-    return [(warm_end, initial_lr, float(max_lr), max_momentum, base_momentum),
-            (total_steps - 1.0, float(max_lr), min_lr, base_momentum, max_momentum)]
+        return [(ends[0], initial_lr, float(max_lr), max_momentum, base_momentum),
+                (ends[1], float(max_lr), initial_lr, base_momentum, max_momentum),
+                (ends[2], initial_lr, min_lr, max_momentum, max_momentum)]
+    return [(ends[0], initial_lr, float(max_lr), max_momentum, base_momentum),
+            (ends[2], float(max_lr), min_lr, base_momentum, max_momentum)]
 
 
 def _anneal(start, end, remaining, strategy, xp):
-    """PyTorch's annealing from `start` to `end`, written with `remaining` = 1 - pct.
+    """PyTorch's (and fastai's) annealing from `start` to `end`, written with `remaining` = 1 - pct.
 
-    cos: ``end + (start - end)/2 * (cos(pi*pct) + 1)`` = ``end + (start - end) * sin(pi/2*remaining)**2``;
+    cos: ``end + (start - end)/2 * (cos(pi*pct) + 1)`` = ``end + (start - end) * sin(pi/2*remaining)**2``
+    (fastai's ``sched_cos``, ``start + (1 + cos(pi*(1 - pct))) * (end - start)/2``, is the same);
     linear: ``(end - start)*pct + start`` = ``end + (start - end) * remaining``. The same values,
     but exact at the end of a phase: in float32 ``cos(pi*pct) + 1`` cancels near pct = 1
     (the final lr was 0.2% off with max_lr=1), while the sine form stays relative.
@@ -337,22 +357,32 @@ def _anneal(start, end, remaining, strategy, xp):
 
 
 def _one_cycle(iterations, total_steps, which, max_lr, pct_start, div_factor, final_div_factor,
-               anneal_strategy, three_phase, base_momentum, max_momentum, xp):
+               anneal_strategy, three_phase, base_momentum, max_momentum, convention, xp):
     check_one_cycle_args(total_steps, max_lr, pct_start, div_factor, final_div_factor,
-                         anneal_strategy, three_phase, base_momentum, max_momentum)
+                         anneal_strategy, three_phase, base_momentum, max_momentum, convention)
     it = _as_iterations(iterations, xp)
     it = xp.minimum(it, float(total_steps) - 1.0)  # hold the final value after the last step
     phases = one_cycle_phases(total_steps, max_lr, pct_start, div_factor, final_div_factor,
-                              three_phase, base_momentum, max_momentum)
-    # Walk the phases from last to first so the earliest matching phase wins, as in PyTorch.
+                              three_phase, base_momentum, max_momentum, convention)
+    if convention == "fastai":
+        clock = it / float(total_steps)  # fastai's pct_train at the step
+
+        def inside(end):  # combine_scheds: the phase whose [start, end) holds the clock
+            return clock < end
+    else:
+        clock = it
+
+        def inside(end):  # OneCycleLR: the first phase with step <= its end step
+            return clock <= end
+    # Walk the phases from last to first so the earliest matching phase wins.
     result = None
     starts = [0.0] + [p[0] for p in phases[:-1]]
     for index in reversed(range(len(phases))):
-        end_step = phases[index][0]
+        end = phases[index][0]
         start_value, end_value = phases[index][1:3] if which == "lr" else phases[index][3:5]
-        remaining = (end_step - it) / (end_step - starts[index])  # 1 - fraction of the phase done
+        remaining = (end - clock) / (end - starts[index])  # 1 - fraction of the phase done
         value = _anneal(float(start_value), float(end_value), remaining, anneal_strategy, xp)
-        result = value if result is None else xp.where(it <= end_step, value, result)
+        result = value if result is None else xp.where(inside(end), value, result)
     return result
 
 
@@ -360,14 +390,32 @@ def one_cycle_lr(iterations: ArrayLike, total_steps: int, max_lr: float,
                  pct_start: float = 0.3, div_factor: float = 25.0,
                  final_div_factor: float = 1e4, anneal_strategy: str = "cos",
                  three_phase: bool = False, xp: Any = np, base_momentum: float = 0.85,
-                 max_momentum: float = 0.95) -> np.ndarray:
-    """One-cycle learning rate at each iteration, identical to PyTorch's ``OneCycleLR``.
+                 max_momentum: float = 0.95, convention: str = "pytorch") -> np.ndarray:
+    """One-cycle learning rate at each iteration: PyTorch's ``OneCycleLR`` or fastai's ``fit_one_cycle``.
 
     Warm-up from ``max_lr/div_factor`` to ``max_lr`` over ``pct_start`` of the steps,
     then annealing ("cos" or "linear") to ``max_lr/(div_factor*final_div_factor)``
     (with ``three_phase``: back to the initial rate, then down to the minimum). After
-    the last step the final value is held. ``ONE_CYCLE_PRESETS`` holds PyTorch's and
-    fastai's parameters: ``one_cycle_lr(it, n, max_lr, **ONE_CYCLE_PRESETS["fastai"])``.
+    the last step the value of the last step is held. ``ONE_CYCLE_PRESETS`` holds
+    PyTorch's and fastai's parameters:
+    ``one_cycle_lr(it, n, max_lr, **ONE_CYCLE_PRESETS["fastai"])``.
+
+    ``convention`` places the steps on the cycle:
+
+    - "pytorch" (``torch.optim.lr_scheduler.OneCycleLR``): a phase ending at step ``e``
+      (``pct_start * total_steps - 1`` for the warm-up, ``total_steps - 1`` for the
+      annealing) and starting at the previous phase's end ``s`` (0 for the first) has
+      ``pct = (step - s) / (e - s)``, so step 0 has the initial rate, step
+      ``pct_start * total_steps - 1`` the peak and the last step exactly the final rate.
+    - "fastai" (fastai 2.x ``Learner.fit_one_cycle``, ``fastai/callback/schedule.py``:
+      ``combined_cos(pct_start, lr_max/div, lr_max, lr_max/div_final)`` evaluated by
+      ``ParamScheduler`` at ``pos = pct_train = step / total_steps``): the warm-up holds
+      ``pos`` in ``[0, pct_start)`` with ``pct = pos / pct_start``, the annealing
+      ``[pct_start, 1)`` with ``pct = (pos - pct_start) / (1 - pct_start)`` (three-phase:
+      boundaries ``pct_start`` and ``2 * pct_start``). So the peak falls at step
+      ``pct_start * total_steps`` and the last step stops one step short of the final
+      rate: with 100 steps, ``max_lr`` 0.1 and the fastai preset, the peak is at step 25
+      and the last rate 4.49e-5 (not 1e-6).
 
     Args:
         iterations: array of 0-based step numbers (>= 0).
@@ -381,6 +429,7 @@ def one_cycle_lr(iterations: ArrayLike, total_steps: int, max_lr: float,
         xp: ``numpy`` or ``keras.ops``.
         base_momentum, max_momentum: accepted (and checked) so that one set of
             arguments, a preset included, serves this and ``one_cycle_momentum``.
+        convention: "pytorch" or "fastai", see above.
 
     Returns:
         An array of learning rates, the shape of ``iterations``.
@@ -395,22 +444,23 @@ def one_cycle_lr(iterations: ArrayLike, total_steps: int, max_lr: float,
     """
     return _one_cycle(iterations, total_steps, "lr", max_lr, pct_start, div_factor,
                       final_div_factor, anneal_strategy, three_phase, base_momentum,
-                      max_momentum, xp)
+                      max_momentum, convention, xp)
 
 
 def one_cycle_momentum(iterations: ArrayLike, total_steps: int, max_lr: float = 1.0,
                        pct_start: float = 0.3, div_factor: float = 25.0,
                        final_div_factor: float = 1e4, anneal_strategy: str = "cos",
                        three_phase: bool = False, xp: Any = np, base_momentum: float = 0.85,
-                       max_momentum: float = 0.95) -> np.ndarray:
+                       max_momentum: float = 0.95, convention: str = "pytorch") -> np.ndarray:
     """The momentum that goes with ``one_cycle_lr`` (PyTorch's ``cycle_momentum=True``).
 
     ``max_momentum`` down to ``base_momentum`` while the learning rate warms up, and
-    back up while it anneals.
+    back up while it anneals (fastai's ``moms=(0.95, 0.85, 0.95)`` with
+    ``convention="fastai"``).
 
     Args:
-        iterations, total_steps, pct_start, anneal_strategy, three_phase, xp: as in
-            ``one_cycle_lr``.
+        iterations, total_steps, pct_start, anneal_strategy, three_phase, xp,
+            convention: as in ``one_cycle_lr``.
         max_lr, div_factor, final_div_factor: accepted (and checked) so that one set
             of arguments serves both functions.
         base_momentum, max_momentum: the momentum at the peak learning rate and at
@@ -427,4 +477,4 @@ def one_cycle_momentum(iterations: ArrayLike, total_steps: int, max_lr: float = 
     """
     return _one_cycle(iterations, total_steps, "momentum", max_lr, pct_start, div_factor,
                       final_div_factor, anneal_strategy, three_phase, base_momentum,
-                      max_momentum, xp)
+                      max_momentum, convention, xp)

@@ -514,7 +514,8 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
             runs.append(dict(
                 weight_decay=wd, momentum=mom, steps=steps, stop_reason=reason, message=message,
                 suggestions=run_suggestions,
-                lr_range=list(suggestions_module.clr_range(run_suggestions)),
+                lr_range=list(suggestions_module.lr_range_rule(
+                    recorder.records["lr"], recorder.records["smoothed_loss"], num_iter=num_iter)),
                 score=_run_score(recorder.records)))
             for key, values in recorder.records.items():
                 columns.setdefault(key, []).extend(values)

@@ -18,7 +18,7 @@ from kerasclr._optional import optional_import
 SUGGESTION_NOTES = {
     "valley": "(fastai's default)",
     "steep": "",
-    "minimum": "(a tenth of the lr at the lowest loss; gives lr_range)",
+    "minimum": "(a tenth of the lr at the lowest loss)",
     "slide": "",
 }
 
@@ -38,9 +38,9 @@ class RangeTestResult(Mapping):
     dict that the range test returned before this class existed.
 
     Attributes:
-        lr_range: `(base_lr, max_lr)` of the best run: `max_lr` is the `minimum`
-            suggestion and `base_lr = max_lr / 4` (see
-            `kerasclr.suggestions.clr_range`). NaNs when the curve was too short.
+        lr_range: `(base_lr, max_lr)` of the best run, by the rule documented (with
+            its evidence) in `kerasclr.suggestions.lr_range_rule`. NaNs when the
+            curve was too short.
         suggestions: fastai's four suggestions for the best run, by name: a dict
             `{"valley": lr, "steep": lr, "minimum": lr, "slide": lr}` (NaN where the
             curve is too short for a method).

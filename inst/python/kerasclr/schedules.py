@@ -196,7 +196,7 @@ class CyclicSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class OneCycleSchedule(keras.optimizers.schedules.LearningRateSchedule):
-    """The one-cycle learning rate (Smith & Topin 2017), as PyTorch's `OneCycleLR`.
+    """The one-cycle learning rate (Smith & Topin 2017), as PyTorch's `OneCycleLR` or fastai's `fit_one_cycle`.
 
     Two phases (three with `three_phase=True`) over `total_steps` steps:
 
@@ -211,8 +211,10 @@ class OneCycleSchedule(keras.optimizers.schedules.LearningRateSchedule):
     linear: lr(p) = start + (end - start) * p
     ```
 
-    where `p` is the fraction of the current phase done. After the last step the
-    final value `min_lr` is held (PyTorch raises an error there instead).
+    where `p` is the fraction of the current phase done (PyTorch's convention; with
+    `convention="fastai"`, the phases are read on fastai's clock `step / total_steps`,
+    see `kerasclr.policies.one_cycle_lr`). After the last step its value is held
+    (PyTorch raises an error there instead).
 
     Example:
 
@@ -230,6 +232,8 @@ class OneCycleSchedule(keras.optimizers.schedules.LearningRateSchedule):
         anneal_strategy: "cos" or "linear".
         three_phase: Bool: anneal back to `initial_lr` symmetrically before the
             final decay (fast.ai's and Smith's original shape).
+        convention: "pytorch" (`OneCycleLR`) or "fastai" (`fit_one_cycle`): where the
+            steps fall on the cycle.
 
     Raises:
         ValueError: If an argument is invalid or gives an empty phase.
@@ -244,6 +248,7 @@ class OneCycleSchedule(keras.optimizers.schedules.LearningRateSchedule):
         final_div_factor: float = 1e4,
         anneal_strategy: str = "cos",
         three_phase: bool = False,
+        convention: str = "pytorch",
     ):
         super().__init__()
         policies.check_one_cycle_args(
@@ -256,6 +261,7 @@ class OneCycleSchedule(keras.optimizers.schedules.LearningRateSchedule):
             three_phase,
             base_momentum=0.85,
             max_momentum=0.95,
+            convention=convention,
         )
         self.total_steps = total_steps
         self.max_lr = max_lr
@@ -264,6 +270,7 @@ class OneCycleSchedule(keras.optimizers.schedules.LearningRateSchedule):
         self.final_div_factor = final_div_factor
         self.anneal_strategy = anneal_strategy
         self.three_phase = three_phase
+        self.convention = convention
 
     def __call__(self, step):
         return policies.one_cycle_lr(_steps_as_float(step), xp=keras.ops, **self.get_config())
@@ -277,6 +284,7 @@ class OneCycleSchedule(keras.optimizers.schedules.LearningRateSchedule):
             "final_div_factor": self.final_div_factor,
             "anneal_strategy": self.anneal_strategy,
             "three_phase": self.three_phase,
+            "convention": self.convention,
         }
 
 

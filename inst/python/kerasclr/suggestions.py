@@ -177,25 +177,130 @@ def suggest(lrs, smoothed_losses, num_iter=None, methods=METHODS):
     return out
 
 
-def clr_range(suggestions, divisor=4.0):
-    """A ``(base_lr, max_lr)`` pair for cyclical / one-cycle training.
+RULE_DIVISOR = 6.0      # max_lr = the turn-up learning rate / 6
+BASE_DIVISOR = 4.0      # base_lr = max_lr / 4
+FLAT_DESCENT = 0.005    # a curve whose smoothed loss fell by less than 0.5% is "flat"
 
-    ``max_lr`` is the ``minimum`` suggestion: one order of magnitude below the learning
-    rate of the lowest smoothed loss. That is fastai's classic rule for
-    ``fit_one_cycle`` (``lr_min / 10``, the first suggestion of ``lr_find`` before
-    fastai 2.5) and Smith's (2017, 2018) advice to take the largest rate at which the
-    loss still falls clearly, short of where it bottoms out. fastai's newer default,
-    ``valley``, is more cautious: with SGD and momentum on the digits benchmark
-    (bench/bench-range-test.py) it gave max_lr 0.01-0.03 against a best constant
-    rate of 0.1. ``base_lr = max_lr / divisor`` with ``divisor = 4``: Smith
-    (2017, sec. 3.3) takes the lower CLR bound 3 to 4 times below the upper one. If
-    ``minimum`` is NaN (too short a curve), ``valley`` then ``steep`` are used.
+
+def _fell(losses):
+    return losses.size >= 2 and bool(losses[0] - losses.min() >= FLAT_DESCENT * abs(losses[0]))
+
+
+def curve_fell(lrs, smoothed_losses, num_iter=None):
+    """Whether the smoothed loss fell during the test (see ``lr_range_rule``).
+
+    True when, on the curve that ``suggest()`` reads, the minimum of the smoothed
+    loss is at least ``FLAT_DESCENT`` (0.5%) of its first value below that value.
+    """
+    lrs, losses = _as_arrays(lrs, smoothed_losses)
+    return _fell(trim_curve(lrs, losses, lrs.size if num_iter is None else num_iter)[1])
+
+
+def lr_range_rule(lrs, smoothed_losses, num_iter=None):
+    """The ``(base_lr, max_lr)`` that ``lr_range_test()`` hands to one-cycle and CLR training.
+
+    This docstring is the one place where the rule and its evidence are written down.
+
+    The rule, on the curve fastai's ``lr_find()`` reads (the smoothed loss without the
+    first ``num_iter // 10`` and the last 5 points, cut at the first NaN; see
+    ``trim_curve``):
+
+    1. The *turn-up* rate ``L``: where the loss stops falling. If the smoothed loss
+       fell (its minimum is at least 0.5% below its first value), ``L`` is the rate
+       of its minimum: fastai's ``lr_min``, ten times the ``minimum`` suggestion. If
+       the curve is flat (the model did not learn during the test), its minimum is
+       noise; ``L`` is then the largest rate whose smoothed loss is still within 0.5%
+       of the minimum: where the flat curve starts to rise.
+    2. ``max_lr = L / 6`` and ``base_lr = max_lr / 4``.
+
+    Why. Smith's range test (2017, sec. 3.3) takes as the upper bound the rate where
+    the accuracy stops rising or the loss gets worse, "or one can use the rule of
+    thumb that the optimum learning rate is usually within a factor of two of the
+    largest one that converges and set base_lr to 1/3 or 1/4 of max_lr". The rate
+    where the range test's loss turns up is larger than the largest one that
+    converges in training: the test's quick ramp (a factor 1.2 per step with the
+    default 100 steps over 1e-7..10) uses each rate for one step, training uses its
+    peak for many. In the evidence below, one-cycle with SGD failed at ``L / 2`` to
+    ``L`` (validation accuracy 0.21-0.67) and the largest peak that trained well was
+    about ``L / 3``: half of that is ``L / 6``. fastai's classic rule (``lr_min / 10``,
+    the first suggestion of ``lr_find`` before fastai 2.5) is the cautious end of the
+    same range. ``base_lr = max_lr / 4`` is Smith's lower CLR bound (one-cycle does not
+    use it: it starts at ``max_lr / div_factor``). The momentum (or Adam's ``beta_1``)
+    in the test is the optimizer's own, so the ``OneCycle`` callback leaves it alone
+    by default: training then uses the momentum the rate was measured with.
+
+    Evidence (``python bench/bench-panel.py --sweep``, 2026-12-01, JAX: the panel's
+    six rows on development splits 100-102 x seeds 0-1, not the panel's splits;
+    one-cycle over the panel's epochs at peaks half a decade apart; validation
+    metric; values between the peaks interpolated in log(peak)).
+
+    - Where one-cycle trains well (validation within 1 point of the best peak):
+      digits MLP + SGD momentum 0.9 at 0.1-0.32 (``L`` 1.07-1.87; at 1.0 accuracy
+      fell to 0.21-0.67, at 0.03 it lost 2 points); + Adam 0.01-0.1 (``L``
+      0.20-0.42); + RMSprop 0.01-0.1 (``L`` 0.031-0.055); breast cancer + Adam
+      0.003-0.1 (``L`` 0.6-3.9); diabetes + RMSprop 0.001-0.03 (``L`` 0.04-0.11). The
+      ratio of the good peaks to ``L`` differs by optimizer and problem (SGD about
+      1/10-1/4, RMSprop on digits 1/5-2): no single divisor is best for every row.
+      The mean shortfall from the best peak (validation accuracy, MSE for diabetes)
+      over the five rows whose curves fell: 0.0095 for ``L / 6``, 0.0096 for
+      ``L / 8``, 0.0097 for ``L / 10``, 0.015 for ``L / 5`` and 0.026 for ``L / 4``
+      (too close to SGD's failure), 0.023 for fastai's ``valley`` (0.001-0.08, too
+      low for SGD and RMSprop). ``L / 6`` is the best of these for SGD (0.002 against
+      0.003 for ``L / 10``) and for RMSprop on digits (0.010 against 0.019), the worst
+      for diabetes (0.020 against 0.012).
+    - The digits CNN's curve is flat with 100 steps (its smoothed loss fell by at
+      most 0.15%): it stays at the initial loss until it diverges, and its ``minimum``
+      fell anywhere between 6e-8 and 8e-3 in the 6 runs. With 300 steps, 5 of 6
+      curves fell (0.8-1.6%) with ``L`` 1.2-1.9, and its best peak was 0.32. Hence
+      the flat case above, and ``kerasclr.pipeline.fit_one_cycle()`` repeats a flat
+      test with three times the steps: on the 100-step curves the flat case alone
+      gives ``L`` 3.3-3.9, whose sixth lies between the good 0.32 and the failing 1.0.
+    - Momentum: with SGD, one-cycle with the momentum fixed at the optimizer's 0.9
+      was as good as or better than cycling it 0.95 -> 0.85 at every peak up to
+      0.1 (digits MLP, test accuracy +0.3 points at 0.1) and much better for the CNN
+      (+2.2 points at 0.32); cycling gained 0.06 points for the MLP at 0.32. With
+      Adam the two were equal within 0.2 points. And cycling cannot be a default:
+      Keras' ``RMSprop`` has ``momentum=0`` and no momentum to cycle.
+    - The panel's protocol on the same development splits (``--dev``, 3 splits x 3
+      seeds, test accuracy / MSE): ``fit_one_cycle()`` with this rule matched the
+      best constant rate (trained twice as long) and Keras' tuned warm-up + cosine
+      for the digits MLP with SGD (0.9755 against 0.9757 and 0.9761) and Adam
+      (0.9776 against 0.9747 and 0.9778). It fell short where the best peak is far
+      from ``L / 6``: RMSprop on digits wants more (cosine's best 0.03, the rule gave
+      0.004-0.009: 0.9654 against 0.9788), the two small tabular problems want less
+      (breast cancer + Adam: 0.1-0.66 against the cosine's 0.003-0.03, 0.962 against
+      0.972; diabetes + RMSprop: 0.006-0.019 against 0.001-0.003, MSE 0.527 against
+      0.516); there the best peak is set by how well a small training set
+      generalizes, which a 100-step range test of the training loss does not see.
+      The digits CNN (after the second, longer test) matched the cosine (0.9436
+      against 0.9451) but not 20 epochs of the best constant (0.9547).
+
+    The outcome against tuned schedules on the panel's own splits is the table in the
+    README (``python bench/bench-panel.py``).
+
+    Args:
+        lrs: the learning rate of every step of the test.
+        smoothed_losses: the smoothed loss of every step.
+        num_iter: the number of steps the test asked for (see ``suggest``).
 
     Returns:
-        ``(base_lr, max_lr)``, NaNs if no suggestion is available.
+        ``(base_lr, max_lr)``, NaNs when the curve has fewer than 2 usable points.
     """
-    for name in ("minimum", "valley", "steep"):
-        value = suggestions.get(name, math.nan)
-        if value is not None and math.isfinite(value) and value > 0:
-            return value / divisor, value
-    return math.nan, math.nan
+    max_lr = turn_up_lr(lrs, smoothed_losses, num_iter) / RULE_DIVISOR
+    return max_lr / BASE_DIVISOR, max_lr
+
+
+def turn_up_lr(lrs, smoothed_losses, num_iter=None):
+    """The rate ``L`` where the range test's loss turns up (step 1 of ``lr_range_rule``).
+
+    Returns:
+        ``L``, or NaN when the curve has fewer than 2 usable points.
+    """
+    lrs, losses = _as_arrays(lrs, smoothed_losses)
+    lrs, losses = trim_curve(lrs, losses, lrs.size if num_iter is None else num_iter)
+    if losses.size < 2:
+        return math.nan
+    if _fell(losses):
+        return float(lrs[int(np.argmin(losses))])
+    lowest = losses.min()
+    return float(lrs[np.flatnonzero(losses <= lowest + FLAT_DESCENT * abs(lowest)).max()])

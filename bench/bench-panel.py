@@ -1,0 +1,511 @@
+"""The outcome panel: does the range test's answer train as well as a tuned schedule?
+
+Run: ``nice -n 10 python bench/bench-panel.py [--quick] [--backend jax] [--rows a,b] [--dev]``
+(the README's table: ``--backend jax``, about 12 minutes on 2 cores).
+
+For every row (problem x optimizer), over 3 train/validation/test splits x 3 seeds
+(model initialisation and shuffling), it trains
+
+- ``fit_one_cycle()`` (kerasclr.pipeline): the range test, then one-cycle training from
+  its answer with the callbacks' defaults, ``E`` epochs;
+- the best constant learning rate of a grid spanning two orders of magnitude, ``2 E``
+  epochs;
+- Keras' own ``CosineDecay(initial_learning_rate=0, warmup_target=peak,
+  warmup_steps=30%)``, its peak the best of the same grid, ``E`` epochs;
+
+and prints a markdown table of the test metric (mean +- sd over the 9 runs). The grid
+value of the constant and of the cosine schedule is chosen per split on the
+validation set (mean over the seeds), as a user tuning them would; test data is only
+used for the report. The epochs and the wall time of ``fit_one_cycle()`` include the
+range test's steps; those of the baselines include the whole grid they were tuned on.
+
+Verdict per row (mean over the 9 runs): "as good as the best constant" is the pipeline's
+mean at least the constant's; "within one seed sd of the cosine" is the pipeline's mean
+at most one seed standard deviation (the cosine's, pooled over the splits) worse.
+
+``--sweep`` is the development experiment behind the range-test rule
+(``kerasclr.suggestions.lr_range_rule``): on development splits (other random states
+than the panel's; seeds 0-1), it runs the range test and one-cycle training at peaks
+half a decade apart, with the momentum fixed and cycled, and prints per row the
+validation metric of each peak, fixed against cycled momentum, and the mean shortfall
+from the best peak of ``max_lr = L / divisor`` (``L``: the rate where the test's loss
+turns up, ``kerasclr.suggestions.turn_up_lr``; values between the measured peaks
+interpolated in log(peak)). ``--sweep --json FILE`` keeps the records, and
+``--sweep --from-json FILE`` prints the summary again without training.
+``--dev`` runs the panel itself on the development splits.
+"""
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "inst", "python"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+BATCH_SIZE = 32
+SGD_GRID = (0.003, 0.01, 0.03, 0.1, 0.3)
+ADAPTIVE_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
+PANEL_SPLITS = (0, 1, 2)
+DEV_SPLITS = (100, 101, 102)
+SEEDS = (0, 1, 2)
+
+
+# --------------------------------------------------------------------------- #
+# The problems
+# --------------------------------------------------------------------------- #
+def _split(x, y, split, stratify):
+    """70% train+validation / 30% test, then 20% of the former for validation."""
+    from sklearn.model_selection import train_test_split
+
+    x_rest, x_te, y_rest, y_te = train_test_split(
+        x, y, test_size=0.3, random_state=split, stratify=y if stratify else None)
+    x_tr, x_val, y_tr, y_val = train_test_split(
+        x_rest, y_rest, test_size=0.2, random_state=split, stratify=y_rest if stratify else None)
+    return x_tr, y_tr, x_val, y_val, x_te, y_te
+
+
+def _standardize(train, *others):
+    mean, sd = train.mean(axis=0), train.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    return [((a - mean) / sd).astype("float32") for a in (train,) + others]
+
+
+def data_digits(split, image=False):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = (digits.data / 16.0).astype("float32")
+    if image:
+        x = x.reshape(-1, 8, 8, 1)
+    return _split(x, digits.target.astype("int32"), split, stratify=True)
+
+
+def data_breast_cancer(split):
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer()
+    x_tr, y_tr, x_val, y_val, x_te, y_te = _split(data.data, data.target.astype("float32"),
+                                                  split, stratify=True)
+    x_tr, x_val, x_te = _standardize(x_tr, x_val, x_te)
+    return x_tr, y_tr, x_val, y_val, x_te, y_te
+
+
+def data_diabetes(split):
+    from sklearn.datasets import load_diabetes
+
+    data = load_diabetes()
+    x_tr, y_tr, x_val, y_val, x_te, y_te = _split(data.data, data.target, split, stratify=False)
+    x_tr, x_val, x_te = _standardize(x_tr, x_val, x_te)
+    y_tr, y_val, y_te = _standardize(y_tr, y_val, y_te)  # the target too: MSE in sd units
+    return x_tr, y_tr, x_val, y_val, x_te, y_te
+
+
+def _mlp(keras, inputs, hidden, outputs, activation):
+    return keras.Sequential([keras.Input((inputs,)), keras.layers.Dense(hidden, activation="relu"),
+                             keras.layers.Dense(outputs, activation=activation)])
+
+
+def _cnn(keras):
+    return keras.Sequential([
+        keras.Input((8, 8, 1)),
+        keras.layers.Conv2D(16, 3, padding="same", activation="relu"),
+        keras.layers.MaxPooling2D(),
+        keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+        keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+
+
+def _sgd(keras, lr):
+    return keras.optimizers.SGD(learning_rate=lr, momentum=0.9)
+
+
+def _adam(keras, lr):
+    return keras.optimizers.Adam(learning_rate=lr)
+
+
+def _rmsprop(keras, lr):
+    return keras.optimizers.RMSprop(learning_rate=lr)
+
+
+CLASSIFY = dict(loss="sparse_categorical_crossentropy", metric="accuracy", higher=True)
+ROWS = {
+    "digits-mlp-sgd": dict(title="digits, MLP 64-128-10, SGD momentum 0.9", data=data_digits,
+                           model=lambda k: _mlp(k, 64, 128, 10, "softmax"), optimizer=_sgd,
+                           grid=SGD_GRID, epochs=10, **CLASSIFY),
+    "digits-mlp-adam": dict(title="digits, MLP 64-128-10, Adam", data=data_digits,
+                            model=lambda k: _mlp(k, 64, 128, 10, "softmax"), optimizer=_adam,
+                            grid=ADAPTIVE_GRID, epochs=10, **CLASSIFY),
+    "digits-mlp-rmsprop": dict(title="digits, MLP 64-128-10, RMSprop", data=data_digits,
+                               model=lambda k: _mlp(k, 64, 128, 10, "softmax"), optimizer=_rmsprop,
+                               grid=ADAPTIVE_GRID, epochs=10, **CLASSIFY),
+    "digits-cnn-sgd": dict(title="digits 8x8x1, CNN conv16-pool-conv32-gap-10, SGD momentum 0.9",
+                           data=lambda split: data_digits(split, image=True), model=_cnn,
+                           optimizer=_sgd, grid=SGD_GRID, epochs=10, **CLASSIFY),
+    "breast-cancer-adam": dict(title="breast cancer (standardized), MLP 30-32-1, Adam",
+                               data=data_breast_cancer,
+                               model=lambda k: _mlp(k, 30, 32, 1, "sigmoid"), optimizer=_adam,
+                               grid=ADAPTIVE_GRID, epochs=20, loss="binary_crossentropy",
+                               metric="accuracy", higher=True),
+    "diabetes-rmsprop": dict(title="diabetes (x and y standardized), MLP 10-32-1, RMSprop, MSE",
+                             data=data_diabetes, model=lambda k: _mlp(k, 10, 32, 1, None),
+                             optimizer=_rmsprop, grid=ADAPTIVE_GRID, epochs=30, loss="mse",
+                             metric="mse", higher=False),
+}
+
+
+def _keras():
+    import keras
+
+    return keras
+
+
+def build(row, seed, lr):
+    keras = _keras()
+    keras.utils.set_random_seed(seed)
+    model = row["model"](keras)
+    model.compile(row["optimizer"](keras, lr), row["loss"])
+    return model
+
+
+def score(row, model, x, y):
+    """The row's metric on (x, y): accuracy, or the mean squared error.
+
+    One forward pass in eager mode (no compiled predict or evaluate function, which on
+    JAX would cost a compilation per model and data size).
+    """
+    keras = _keras()
+    out = np.asarray(keras.ops.convert_to_numpy(model(x, training=False)), dtype=np.float64)
+    y = np.asarray(y)
+    if row["metric"] == "mse":
+        value = float(np.mean((out.reshape(y.shape) - y) ** 2))
+        return value if math.isfinite(value) else math.inf
+    predicted = out.argmax(axis=-1) if out.shape[-1] > 1 else (out[:, 0] > 0.5)
+    return float(np.mean(predicted == y.reshape(predicted.shape)))
+
+
+def steps_per_epoch(n):
+    return math.ceil(n / BATCH_SIZE)
+
+
+# --------------------------------------------------------------------------- #
+# The trainings
+# --------------------------------------------------------------------------- #
+def train_constant(row, data, seed, lr, epochs):
+    x_tr, y_tr, x_val, y_val, x_te, y_te = data
+    model = build(row, seed, lr)
+    model.fit(x_tr, y_tr, batch_size=BATCH_SIZE, epochs=epochs, verbose=0)
+    return score(row, model, x_val, y_val), score(row, model, x_te, y_te)
+
+
+def train_cosine(row, data, seed, peak, epochs):
+    """Keras' warm-up + cosine decay, as its documentation shows it (from 0, 30% warm-up)."""
+    keras = _keras()
+    x_tr, y_tr, x_val, y_val, x_te, y_te = data
+    total = epochs * steps_per_epoch(len(x_tr))
+    warmup = round(0.3 * total)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0, decay_steps=total - warmup, warmup_target=peak,
+        warmup_steps=warmup)
+    model = build(row, seed, schedule)
+    model.fit(x_tr, y_tr, batch_size=BATCH_SIZE, epochs=epochs, verbose=0)
+    return score(row, model, x_val, y_val), score(row, model, x_te, y_te)
+
+
+def train_pipeline(row, data, seed, epochs):
+    """kerasclr.pipeline.fit_one_cycle(), the product as a user calls it."""
+    from kerasclr.pipeline import fit_one_cycle
+
+    x_tr, y_tr, x_val, y_val, x_te, y_te = data
+    model = build(row, seed, row["grid"][len(row["grid"]) // 2])  # the lr is the pipeline's
+    result = fit_one_cycle(model, x_tr, y_tr, epochs=epochs, batch_size=BATCH_SIZE, verbose=0)
+    return (score(row, model, x_val, y_val), score(row, model, x_te, y_te),
+            float(result.max_lr), result.range_test_steps, list(result.range_test.lr_range))
+
+
+def train_cyclic(row, data, seed, lr_range, epochs):
+    """CyclicLR with the range test's (base_lr, max_lr) and the callback's other defaults."""
+    from kerasclr.callbacks import CyclicLR
+
+    x_tr, y_tr, x_val, y_val, x_te, y_te = data
+    model = build(row, seed, row["grid"][len(row["grid"]) // 2])
+    model.fit(x_tr, y_tr, batch_size=BATCH_SIZE, epochs=epochs, verbose=0,
+              callbacks=[CyclicLR(base_lr=lr_range[0], max_lr=lr_range[1])])
+    return score(row, model, x_val, y_val), score(row, model, x_te, y_te)
+
+
+def train_one_cycle(row, data, seed, peak, epochs, momentum):
+    from kerasclr.callbacks import OneCycle
+
+    x_tr, y_tr, x_val, y_val, x_te, y_te = data
+    model = build(row, seed, peak)
+    model.fit(x_tr, y_tr, batch_size=BATCH_SIZE, epochs=epochs, verbose=0,
+              callbacks=[OneCycle(max_lr=peak, momentum=momentum)])
+    return score(row, model, x_val, y_val), score(row, model, x_te, y_te)
+
+
+# --------------------------------------------------------------------------- #
+# The panel
+# --------------------------------------------------------------------------- #
+def _timed(f, *args):
+    start = time.perf_counter()
+    out = f(*args)
+    return out, time.perf_counter() - start
+
+
+def run_row(name, splits, seeds, log):
+    row = ROWS[name]
+    epochs = row["epochs"]
+    out = dict(constant={}, cosine={}, pipeline=[], cyclic=[],
+               wall=dict(constant=0.0, cosine=0.0, pipeline=0.0, cyclic=0.0))
+    for split in splits:
+        data = row["data"](split)
+        for seed in seeds:
+            for lr in row["grid"]:
+                (val, test), wall = _timed(train_constant, row, data, seed, lr, 2 * epochs)
+                out["constant"].setdefault(f"{split}/{lr}", []).append((val, test))
+                out["wall"]["constant"] += wall
+                (val, test), wall = _timed(train_cosine, row, data, seed, lr, epochs)
+                out["cosine"].setdefault(f"{split}/{lr}", []).append((val, test))
+                out["wall"]["cosine"] += wall
+            (val, test, max_lr, rt_steps, lr_range), wall = _timed(train_pipeline, row, data, seed,
+                                                                    epochs)
+            out["pipeline"].append(dict(split=split, seed=seed, val=val, test=test, max_lr=max_lr,
+                                        range_test_steps=rt_steps,
+                                        steps_per_epoch=steps_per_epoch(len(data[0]))))
+            out["wall"]["pipeline"] += wall
+            log(f"  {name} split {split} seed {seed}: pipeline max_lr {max_lr:.3g}, test {test:.4f}")
+            (val, test), wall = _timed(train_cyclic, row, data, seed, lr_range, epochs)
+            out["cyclic"].append(dict(val=val, test=test, lr_range=lr_range))
+            out["wall"]["cyclic"] += wall
+    return out
+
+
+def _select(row, results, splits):
+    """Per split, the grid value with the best mean validation metric; its test values."""
+    pick = max if row["higher"] else min
+    tests, chosen = [], []
+    for split in splits:
+        by_value = {lr: results[f"{split}/{lr}"] for lr in row["grid"]}
+        best = pick(by_value, key=lambda lr: statistics.mean(v for v, _ in by_value[lr]))
+        chosen.append(best)
+        tests.append([t for _, t in by_value[best]])
+    return tests, chosen
+
+
+def _pooled_sd(groups):
+    """The seed standard deviation, pooled over splits (each group: one split's seeds)."""
+    variances = [statistics.variance(g) for g in groups if len(g) > 1]
+    return math.sqrt(statistics.mean(variances)) if variances else math.nan
+
+
+def _fmt(values, row):
+    digits = 4 if row["metric"] == "accuracy" else 3
+    sd = statistics.stdev(values) if len(values) > 1 else math.nan
+    return f"{statistics.mean(values):.{digits}f} ± {sd:.{digits}f}"
+
+
+def report_row(name, out, splits, seeds):
+    row = ROWS[name]
+    epochs = row["epochs"]
+    n_runs = len(splits) * len(seeds)
+    const_tests, const_lrs = _select(row, out["constant"], splits)
+    cos_tests, cos_peaks = _select(row, out["cosine"], splits)
+    pipe = out["pipeline"]
+    pipe_tests = [p["test"] for p in pipe]
+    flat = lambda groups: [v for g in groups for v in g]  # noqa: E731
+    const_all, cos_all = flat(const_tests), flat(cos_tests)
+    spe = pipe[0]["steps_per_epoch"]
+    rt_epochs = statistics.mean(p["range_test_steps"] for p in pipe) / spe
+    grid_n = len(row["grid"])
+    better = (lambda a, b: a >= b) if row["higher"] else (lambda a, b: a <= b)
+    sd_cos = _pooled_sd(cos_tests)
+    m_pipe, m_const, m_cos = (statistics.mean(v) for v in (pipe_tests, const_all, cos_all))
+    beats_const = better(m_pipe, m_const)
+    near_cos = better(m_pipe + (sd_cos if row["higher"] else -sd_cos), m_cos)
+    lines = [
+        f"| {row['title']} | `fit_one_cycle()`, max_lr {_lr_list(p['max_lr'] for p in pipe)} | "
+        f"{epochs} + {rt_epochs:.1f} (range test) | {_fmt(pipe_tests, row)} | "
+        f"{out['wall']['pipeline'] / n_runs:.1f} |",
+        f"| | `CyclicLR` from the same range test's `lr_range` "
+        f"({_lr_list(c['lr_range'][0] for c in out['cyclic'])} to "
+        f"{_lr_list(c['lr_range'][1] for c in out['cyclic'])}), callback defaults | "
+        f"{epochs} + the range test | {_fmt([c['test'] for c in out['cyclic']], row)} | "
+        f"{out['wall']['cyclic'] / n_runs:.1f} (+ range test) |",
+        f"| | best constant of {_grid(row)} (chose {_lr_list(const_lrs)}) | {2 * epochs} "
+        f"(x {grid_n} to tune) | {_fmt(const_all, row)} | {out['wall']['constant'] / n_runs:.1f} |",
+        f"| | Keras `CosineDecay`, warm-up 30%, best peak of the grid (chose {_lr_list(cos_peaks)}) "
+        f"| {epochs} (x {grid_n} to tune) | {_fmt(cos_all, row)} | "
+        f"{out['wall']['cosine'] / n_runs:.1f} |",
+    ]
+    verdict = (f"{name}: pipeline {m_pipe:.4f} vs best constant {m_const:.4f} "
+               f"({'met' if beats_const else 'NOT met'}); vs cosine {m_cos:.4f}, seed sd {sd_cos:.4f} "
+               f"({'met' if near_cos else 'NOT met'})")
+    return lines, verdict
+
+
+def _grid(row):
+    return "{" + ", ".join(f"{v:g}" for v in row["grid"]) + "}"
+
+
+def _lr_list(values):
+    values = list(values)
+    if len(set(f"{v:.2g}" for v in values)) == 1:
+        return f"{values[0]:.2g}"
+    return f"{min(values):.2g}-{max(values):.2g}"
+
+
+def panel(args):
+    import keras
+
+    rows = args.rows or list(ROWS)
+    splits = DEV_SPLITS if args.dev else PANEL_SPLITS
+    splits = splits[:1] if args.quick else splits
+    seeds = SEEDS[:1] if args.quick else SEEDS
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    start = time.perf_counter()
+    table, verdicts, raw = [], [], {}
+    for name in rows:
+        out = run_row(name, splits, seeds, log)
+        raw[name] = out
+        lines, verdict = report_row(name, out, splits, seeds)
+        table += lines
+        verdicts.append(verdict)
+        log(verdict)
+    total = time.perf_counter() - start
+    print(f"## Outcome panel ({'development ' if args.dev else ''}splits {list(splits)} x seeds "
+          f"{list(seeds)}, backend "
+          f"{keras.backend.backend()}, batch {BATCH_SIZE}; {total / 60:.1f} min in all)\n")
+    print("Test metric (accuracy; MSE for diabetes, lower is better), mean ± sd over the runs. "
+          "Epochs: per final model; wall time: seconds per run, tuning included.\n")
+    print("| problem | training | epochs | test metric | wall s |")
+    print("|---|---|---|---|---|")
+    print("\n".join(table))
+    print()
+    print("\n".join(verdicts))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(raw, f)
+
+
+# --------------------------------------------------------------------------- #
+# The development sweep behind the rule
+# --------------------------------------------------------------------------- #
+def sweep(args):
+    from kerasclr.range_test import lr_range_test
+
+    rows = args.rows or list(ROWS)
+    seeds = SEEDS[:2]
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    records = []
+    for name in rows:
+        row = ROWS[name]
+        is_sgd = row["optimizer"] is _sgd
+        peaks = [10 ** (e / 2) for e in (range(-5, 2) if is_sgd else range(-8, -1))]
+        for split in DEV_SPLITS:
+            data = row["data"](split)
+            for seed in seeds:
+                model = build(row, seed, row["grid"][0])
+                rt = lr_range_test(model, data[0], data[1], batch_size=BATCH_SIZE, verbose=False)
+                rec = dict(row=name, split=split, seed=seed,
+                           curve={k: [float(v) for v in rt.history[k]] for k in ("lr", "loss",
+                                                                                 "smoothed_loss")},
+                           suggestions=dict(rt.suggestions), one_cycle={}, cycled={})
+                for peak in peaks:
+                    rec["one_cycle"][peak] = train_one_cycle(row, data, seed, peak, row["epochs"], None)
+                    if row["optimizer"] is not _rmsprop:
+                        rec["cycled"][peak] = train_one_cycle(row, data, seed, peak, row["epochs"],
+                                                              (0.95, 0.85))
+                records.append(rec)
+                log(f"{name} {split}/{seed}: lr at smoothed min "
+                    f"{10 * rt.suggestions['minimum']:.3g}; one-cycle val "
+                    + " ".join(f"{p:.2g}:{v[0]:.3f}" for p, v in rec["one_cycle"].items()))
+                if args.json:
+                    with open(args.json, "w") as f:
+                        json.dump(records, f)
+    sweep_summary(records)
+
+
+SWEEP_DIVISORS = (2, 4, 5, 6, 8, 10, 15)
+
+
+def sweep_summary(records):
+    """The tables behind the rule's docstring, from the sweep's records."""
+    from kerasclr import suggestions
+
+    by_row = {}
+    for rec in records:
+        by_row.setdefault(rec["row"], []).append(rec)
+    print("## One-cycle at fixed peaks, development splits (validation metric, mean over runs)\n")
+    for name, recs in by_row.items():
+        peaks = sorted(float(p) for p in recs[0]["one_cycle"])
+        cells = []
+        for p in peaks:
+            fixed = statistics.mean(r["one_cycle"][_key(r["one_cycle"], p)][0] for r in recs)
+            cycled = [r["cycled"][_key(r["cycled"], p)][0] for r in recs if r["cycled"]]
+            cells.append(f"{p:.3g}: {fixed:.4f}" + (f" ({statistics.mean(cycled):.4f})" if cycled else ""))
+        turn_ups = [suggestions.turn_up_lr(r["curve"]["lr"], r["curve"]["smoothed_loss"], 100)
+                    for r in recs]
+        print(f"- {name} ({len(recs)} runs; L {min(turn_ups):.3g}-{max(turn_ups):.3g}; "
+              f"momentum cycled 0.95-0.85 in brackets): " + "; ".join(cells))
+    print("\n## Mean shortfall from the best peak of max_lr = L / divisor (validation; "
+          "accuracy points as fractions, MSE for diabetes)\n")
+    print("| divisor | " + " | ".join(by_row) + " |")
+    print("|---" * (len(by_row) + 1) + "|")
+    for divisor in SWEEP_DIVISORS + ("valley",):
+        cells = []
+        for name, recs in by_row.items():
+            higher = ROWS[name]["higher"]
+            gaps = []
+            for r in recs:
+                peaks = sorted(float(p) for p in r["one_cycle"])
+                vals = np.array([r["one_cycle"][_key(r["one_cycle"], p)][0] for p in peaks])
+                vals = vals if higher else -vals
+                if divisor == "valley":
+                    lr = r["suggestions"]["valley"]
+                else:
+                    lr = suggestions.turn_up_lr(r["curve"]["lr"], r["curve"]["smoothed_loss"], 100) / divisor
+                at = np.interp(np.log10(lr), np.log10(peaks), vals)
+                gaps.append(float(vals.max() - at))
+            cells.append(f"{statistics.mean(gaps):.4f}")
+        label = "fastai's valley" if divisor == "valley" else f"L / {divisor}"
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
+def _key(table, peak):
+    """The key of `peak` in a record's table (floats become strings in JSON)."""
+    return next(k for k in table if math.isclose(float(k), peak))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1 split x 1 seed (development)")
+    parser.add_argument("--backend", help="KERAS_BACKEND (default: the environment's, else tensorflow)")
+    parser.add_argument("--rows", type=lambda s: s.split(","), help=f"some of {','.join(ROWS)}")
+    parser.add_argument("--dev", action="store_true", help="the development splits instead of the panel's")
+    parser.add_argument("--sweep", action="store_true", help="the development sweep behind the rule")
+    parser.add_argument("--json", help="also write the raw results to this file")
+    parser.add_argument("--from-json", help="with --sweep: summarize the records of an earlier sweep")
+    args = parser.parse_args()
+    if args.backend:
+        os.environ["KERAS_BACKEND"] = args.backend
+    if args.rows:
+        unknown = set(args.rows) - set(ROWS)
+        if unknown:
+            parser.error(f"unknown rows {sorted(unknown)}; choose from {list(ROWS)}")
+    if args.sweep and args.from_json:
+        with open(args.from_json) as f:
+            sweep_summary(json.load(f))
+    else:
+        (sweep if args.sweep else panel)(args)
+
+
+if __name__ == "__main__":
+    main()
