@@ -26,7 +26,7 @@ REPO = pathlib.Path(os.environ.get("KERASCLR_REPO") or pathlib.Path(__file__).re
 BACKEND_MODULES = ("keras", "tensorflow", "jax", "torch", "tf_keras")
 OPTIONAL_MODULES = ("matplotlib", "pandas")
 EXPECTED_ALL = {"CyclicLR", "OneCycle", "CyclicSchedule", "OneCycleSchedule", "lr_range_test",
-                "RangeTestResult", "cyclic_lr", "cyclic_momentum", "one_cycle_lr",
+                "RangeTestResult", "fit_one_cycle", "cyclic_lr", "cyclic_momentum", "one_cycle_lr",
                 "one_cycle_momentum", "ONE_CYCLE_PRESETS", "__version__"}
 DATA_NAMES = ("ONE_CYCLE_PRESETS", "__version__")  # documented in the package docstring
 

@@ -8,6 +8,9 @@ The public API is the names in ``__all__``, all at the top level:
   ``OneCycleSchedule``;
 - the learning-rate range test: ``lr_range_test()``, which returns a
   ``RangeTestResult``;
+- the whole workflow in one call: ``fit_one_cycle()`` (the range test, then one-cycle
+  training from its answer), which returns the
+  history, the range test and the callback (``kerasclr.pipeline.FitOneCycleResult``);
 - the schedules as NumPy arrays: ``cyclic_lr()``, ``cyclic_momentum()``,
   ``one_cycle_lr()``, ``one_cycle_momentum()``, and ``ONE_CYCLE_PRESETS``, the
   one-cycle parameters of PyTorch (``"pytorch"``) and fastai (``"fastai"``);
@@ -55,6 +58,7 @@ _LAZY_EXPORTS = {
     "CyclicSchedule": "schedules",
     "OneCycleSchedule": "schedules",
     "lr_range_test": "range_test",
+    "fit_one_cycle": "pipeline",
 }
 
 __all__ = [
@@ -64,6 +68,7 @@ __all__ = [
     "OneCycleSchedule",
     "lr_range_test",
     "RangeTestResult",
+    "fit_one_cycle",
     "cyclic_lr",
     "cyclic_momentum",
     "one_cycle_lr",
@@ -74,6 +79,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from kerasclr.callbacks import CyclicLR, OneCycle
+    from kerasclr.pipeline import fit_one_cycle
     from kerasclr.range_test import lr_range_test
     from kerasclr.schedules import CyclicSchedule, OneCycleSchedule
 

@@ -77,6 +77,13 @@ def generator_of(iterator, ahead=2):
 _END = object()
 
 
+def fit_inputs(x):
+    """``(data for fit(), extra callbacks)``: an R generator's batches need their feeder."""
+    if isinstance(x, MainThreadBatches):
+        return x.generator(), [x.feeder()]
+    return x, []
+
+
 class MainThreadBatches:
     """Batches of an R function, always drawn on the main thread.
 

@@ -14,12 +14,15 @@
    defaults unless given here.
 """
 
+from __future__ import annotations
+
 import inspect
 import math
 from typing import Any, NamedTuple
 
 from kerasclr import range_test as range_test_module
 from kerasclr import suggestions
+from kerasclr._r_bridge import fit_inputs
 
 DEFAULT_BATCH_SIZE = 32  # what model.fit() uses for array data when batch_size is None
 _OWN_RANGE_TEST_ARGS = ("model", "x", "y", "batch_size", "verbose")
@@ -81,9 +84,11 @@ def _check_epochs(epochs):
     return int(epochs)
 
 
-def fit_one_cycle(model, x=None, y=None, epochs=1, batch_size=None, max_lr=None,
-                  range_test_args=None, one_cycle_args=None, callbacks=None, verbose="auto",
-                  **fit_kwargs):
+def fit_one_cycle(model: Any, x: Any = None, y: Any = None, epochs: int = 1,
+                  batch_size: int | None = None, max_lr: float | None = None,
+                  range_test_args: dict | None = None, one_cycle_args: dict | None = None,
+                  callbacks: list | None = None, verbose: Any = "auto",
+                  **fit_kwargs: Any) -> FitOneCycleResult:
     """Finds the learning rate with the range test, then trains with the one-cycle policy.
 
     Runs ``lr_range_test(model, x, y, batch_size=batch_size, **range_test_args)``
@@ -111,6 +116,21 @@ def fit_one_cycle(model, x=None, y=None, epochs=1, batch_size=None, max_lr=None,
             it is 0.
         **fit_kwargs: passed on to the training ``fit()`` (``validation_data``,
             ``shuffle``, ``class_weight``, ...).
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> from kerasclr import fit_one_cycle
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(256, 4)).astype("float32")
+    >>> y = (x @ np.array([1.0, -2.0, 3.0, 0.5], dtype="float32"))[:, None]
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer=keras.optimizers.SGD(momentum=0.9), loss="mse")
+    >>> out = fit_one_cycle(model, x, y, epochs=3, verbose=0)
+    >>> out.range_test_steps > 0, out.max_lr == out.range_test.lr_range[1]
+    (True, True)
+    >>> len(out.one_cycle.history["learning_rate"])  # 3 epochs of 8 batches
+    24
 
     Returns:
         A ``FitOneCycleResult``: ``(history, range_test, one_cycle, max_lr,
@@ -156,7 +176,8 @@ def fit_one_cycle(model, x=None, y=None, epochs=1, batch_size=None, max_lr=None,
     one_cycle = OneCycle(max_lr=max_lr, **(one_cycle_args or {}))
     if range_test_module._num_samples(x) is not None:  # array data (fit() refuses it for datasets)
         fit_kwargs["batch_size"] = batch_size
-    history = model.fit(x, y, epochs=epochs, verbose=verbose,
-                        callbacks=[one_cycle] + list(callbacks or []), **fit_kwargs)
+    fit_x, feeders = fit_inputs(x)  # an R generator function's batches (R/data.R)
+    history = model.fit(fit_x, y, epochs=epochs, verbose=verbose,
+                        callbacks=[one_cycle] + feeders + list(callbacks or []), **fit_kwargs)
     return FitOneCycleResult(history=history, range_test=result, one_cycle=one_cycle,
                              max_lr=float(max_lr), range_test_steps=steps)

@@ -32,7 +32,7 @@ import numpy as np
 
 from kerasclr import suggestions as suggestions_module
 from kerasclr import training
-from kerasclr._r_bridge import MainThreadBatches
+from kerasclr._r_bridge import fit_inputs
 from kerasclr.results import RangeTestResult
 from kerasclr.state import ModelState
 
@@ -466,9 +466,7 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
     runs, columns = [], {}
     user_callbacks = list(fit_kwargs.pop("callbacks", None) or [])
     # An R generator function's batches are drawn on the main thread (see MainThreadBatches).
-    fit_x, feeders = x, []
-    if isinstance(x, MainThreadBatches):
-        fit_x, feeders = x.generator(), [x.feeder()]
+    fit_x, feeders = fit_inputs(x)
     completed = False
     try:
         for run_index, (wd, mom) in enumerate(grid):
