@@ -177,16 +177,10 @@ callback_one_cycle <- function(max_lr, total_iterations = NULL, pct_start = 0.3,
                                momentum = NULL, ...) {
   check_dots_empty(...)
   if (missing(max_lr)) stop("`max_lr` is required.", call. = FALSE)
-  if (inherits(max_lr, "lr_range_test")) max_lr <- lr_range_bounds(max_lr)[[2]]
-  anneal_strategy <- match_choice(anneal_strategy, "anneal_strategy", c("cos", "linear"))
-  args <- one_cycle_args(total_steps = total_iterations, max_lr = max_lr, pct_start = pct_start,
-                         div_factor = div_factor, final_div_factor = final_div_factor,
-                         anneal_strategy = anneal_strategy, three_phase = three_phase,
-                         total_name = "total_iterations")
-  names(args)[names(args) == "total_steps"] <- "total_iterations"
-  check_momentum(momentum)
-  args["momentum"] <- list(if (!is.null(momentum)) as.list(as.double(momentum)))  # NULL: off
-  make_callback("OneCycle", args)
+  make_callback("OneCycle", one_cycle_callback_args(
+    max_lr, total_iterations = total_iterations, pct_start = pct_start, div_factor = div_factor,
+    final_div_factor = final_div_factor, anneal_strategy = anneal_strategy,
+    three_phase = three_phase, momentum = momentum))
 }
 
 #' The per-batch history of a learning-rate callback
@@ -248,6 +242,23 @@ plot.kerasclr.callbacks.ScheduleCallback <- function(x, log_lr = FALSE, ...) {
 # ---------------------------------------------------------------------------
 # Internal helpers
 # ---------------------------------------------------------------------------
+
+# The checked Python arguments of OneCycle (callback_one_cycle() and fit_one_cycle()).
+one_cycle_callback_args <- function(max_lr, total_iterations = NULL, pct_start = 0.3,
+                                    div_factor = 25, final_div_factor = 1e4,
+                                    anneal_strategy = c("cos", "linear"), three_phase = FALSE,
+                                    momentum = NULL) {
+  if (inherits(max_lr, "lr_range_test")) max_lr <- lr_range_bounds(max_lr)[[2]]
+  anneal_strategy <- match_choice(anneal_strategy, "anneal_strategy", c("cos", "linear"))
+  args <- one_cycle_args(total_steps = total_iterations, max_lr = max_lr, pct_start = pct_start,
+                         div_factor = div_factor, final_div_factor = final_div_factor,
+                         anneal_strategy = anneal_strategy, three_phase = three_phase,
+                         total_name = "total_iterations")
+  names(args)[names(args) == "total_steps"] <- "total_iterations"
+  check_momentum(momentum)
+  args["momentum"] <- list(if (!is.null(momentum)) as.list(as.double(momentum)))  # NULL: off
+  args
+}
 
 make_callback <- function(class_name, args) {
   module <- kerasclr_py_module("callbacks")

@@ -127,63 +127,16 @@ lr_range_test <- function(model, x, y = NULL, start_lr = 1e-7, end_lr = 10, num_
                           ...) {
   if (missing(model)) stop("`model` must be a compiled Keras model, not missing.", call. = FALSE)
   if (missing(x)) stop("`x` must be training data, not missing.", call. = FALSE)
-  if (identical(step_mode, c("exp", "linear"))) step_mode <- "exp"
-  check_number(start_lr, "start_lr", min = 0, min_inclusive = FALSE)
-  check_number(end_lr, "end_lr", min = 0, min_inclusive = FALSE)
-  if (end_lr <= start_lr) {
-    stop(sprintf("`end_lr` must be greater than `start_lr` (%s), not %s.",
-                 format(start_lr), format(end_lr)), call. = FALSE)
-  }
-  check_number(num_iter, "num_iter", min = 5, integer = TRUE)
-  check_choice(step_mode, "step_mode", c("exp", "linear"))
-  check_number(batch_size, "batch_size", min = 1, integer = TRUE)
-  check_number(diverge_threshold, "diverge_threshold", min = 1, min_inclusive = FALSE)
-  check_number(smooth, "smooth", min = 0, max = 1)
-  if (smooth >= 1) arg_error("smooth", "a number in [0, 1)", smooth)
-  check_grid(weight_decay, "weight_decay", max = Inf)
-  check_grid(momentum, "momentum", max = 1)
-  check_flag(restore, "restore")
-  check_flag(verbose, "verbose")
-  if (is.null(x)) arg_error("x", "training data", x)
-  extra <- list(...)
-  # The data are checked in R first (no Python), converted once the model is known.
-  as_keras_data(x, "x", role = "input_names")
-  as_keras_data(y, "y", role = "output_names")
-  check_samples(x, y)
-  if (is.null(y) && !is.na(n_samples(x))) {
-    stop("`y` must be the targets of `x` (one per sample), not NULL.", call. = FALSE)
-  }
-  as_keras_data(extra$sample_weight, "sample_weight")
-  as_class_weight(extra$class_weight, y, to_py = FALSE)
-  as_keras_validation(validation_data)
-  check_model(model)
-  spec <- data_spec(model)
-
+  args <- range_test_py_args(model, x, y, start_lr = start_lr, end_lr = end_lr,
+                             num_iter = num_iter, step_mode = step_mode, batch_size = batch_size,
+                             validation_data = validation_data,
+                             diverge_threshold = diverge_threshold, smooth = smooth,
+                             weight_decay = weight_decay, momentum = momentum, restore = restore,
+                             verbose = verbose, ...)
   range_test <- kerasclr_py_module("range_test")
-  args <- list(
-    model = model, x = as_keras_data(x, "x", spec, "input_names"),
-    y = as_keras_data(y, "y", spec, "output_names"),
-    start_lr = start_lr, end_lr = end_lr, num_iter = as.integer(num_iter),
-    step_mode = step_mode, batch_size = as.integer(batch_size),
-    validation_data = as_keras_validation(validation_data, spec),
-    diverge_threshold = diverge_threshold, smooth = smooth,
-    weight_decay = if (is.null(weight_decay)) NULL else as.list(as.numeric(weight_decay)),
-    momentum = if (is.null(momentum)) NULL else as.list(as.numeric(momentum)),
-    restore = restore, verbose = verbose
-  )
-  if (!is.null(extra$sample_weight)) {
-    extra$sample_weight <- as_keras_data(extra$sample_weight, "sample_weight", spec)
-  }
-  if (!is.null(extra$class_weight)) extra$class_weight <- as_class_weight(extra$class_weight, y)
-  # Keras warns that it cannot shuffle a generator (fit()'s default is shuffle = TRUE).
-  if ((is.function(x) || inherits(x, "python.builtin.generator")) && is.null(extra$shuffle)) {
-    extra$shuffle <- FALSE
-  }
-  if (!is.null(extra$val_batches)) extra$val_batches <- as.integer(extra$val_batches)
-  result <- py_call(do.call(range_test$lr_range_test, c(args, extra)))
+  result <- py_call(do.call(range_test$lr_range_test, args))
   res <- new_lr_range_test(result)
-  exhausted <- which(res$runs$stop_reason == "exhausted")
-  if (length(exhausted)) warning("The lr range test ", res$runs$message[exhausted[1]], ".", call. = FALSE)
+  warn_exhausted(res)
   res
 }
 
@@ -311,6 +264,80 @@ as.data.frame.lr_range_test <- function(x, row.names = NULL, optional = FALSE, .
 # ---------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------
+
+# The checked and converted arguments of Python's lr_range_test(), everything checked in R
+# before any Python call (shared by lr_range_test() and fit_one_cycle()).
+range_test_py_args <- function(model, x, y = NULL, start_lr = 1e-7, end_lr = 10, num_iter = 100,
+                               step_mode = c("exp", "linear"), batch_size = 32,
+                               validation_data = NULL, diverge_threshold = 5, smooth = 0.98,
+                               weight_decay = NULL, momentum = NULL, restore = TRUE,
+                               verbose = TRUE, ...) {
+  if (identical(step_mode, c("exp", "linear"))) step_mode <- "exp"
+  check_number(start_lr, "start_lr", min = 0, min_inclusive = FALSE)
+  check_number(end_lr, "end_lr", min = 0, min_inclusive = FALSE)
+  if (end_lr <= start_lr) {
+    stop(sprintf("`end_lr` must be greater than `start_lr` (%s), not %s.",
+                 format(start_lr), format(end_lr)), call. = FALSE)
+  }
+  check_number(num_iter, "num_iter", min = 5, integer = TRUE)
+  check_choice(step_mode, "step_mode", c("exp", "linear"))
+  check_number(batch_size, "batch_size", min = 1, integer = TRUE)
+  check_number(diverge_threshold, "diverge_threshold", min = 1, min_inclusive = FALSE)
+  check_number(smooth, "smooth", min = 0, max = 1)
+  if (smooth >= 1) arg_error("smooth", "a number in [0, 1)", smooth)
+  check_grid(weight_decay, "weight_decay", max = Inf)
+  check_grid(momentum, "momentum", max = 1)
+  check_flag(restore, "restore")
+  check_flag(verbose, "verbose")
+  extra <- list(...)
+  if (!is.null(extra$val_batches)) {
+    check_number(extra$val_batches, "val_batches", min = 1, integer = TRUE)
+    extra$val_batches <- as.integer(extra$val_batches)
+  }
+  data <- fit_data_args(model, x, y, validation_data, extra)
+  c(list(model = model), data,
+    list(start_lr = start_lr, end_lr = end_lr, num_iter = as.integer(num_iter),
+         step_mode = step_mode, batch_size = as.integer(batch_size),
+         diverge_threshold = diverge_threshold, smooth = smooth,
+         weight_decay = if (is.null(weight_decay)) NULL else as.list(as.numeric(weight_decay)),
+         momentum = if (is.null(momentum)) NULL else as.list(as.numeric(momentum)),
+         restore = restore, verbose = verbose))
+}
+
+# `x`, `y`, `validation_data` and the data among fit()'s further arguments (`extra`:
+# sample_weight, class_weight), checked in R first (no Python), then converted once the
+# model is known (R/data.R); the other arguments in `extra` are kept as they are.
+fit_data_args <- function(model, x, y, validation_data, extra) {
+  if (is.null(x)) arg_error("x", "training data", x)
+  as_keras_data(x, "x", role = "input_names")
+  as_keras_data(y, "y", role = "output_names")
+  check_samples(x, y)
+  if (is.null(y) && !is.na(n_samples(x))) {
+    stop("`y` must be the targets of `x` (one per sample), not NULL.", call. = FALSE)
+  }
+  as_keras_data(extra$sample_weight, "sample_weight")
+  as_class_weight(extra$class_weight, y, to_py = FALSE)
+  as_keras_validation(validation_data)
+  check_model(model)
+  spec <- data_spec(model)
+  if (!is.null(extra$sample_weight)) {
+    extra$sample_weight <- as_keras_data(extra$sample_weight, "sample_weight", spec)
+  }
+  if (!is.null(extra$class_weight)) extra$class_weight <- as_class_weight(extra$class_weight, y)
+  # Keras warns that it cannot shuffle a generator (fit()'s default is shuffle = TRUE).
+  if ((is.function(x) || inherits(x, "python.builtin.generator")) && is.null(extra$shuffle)) {
+    extra$shuffle <- FALSE
+  }
+  c(list(x = as_keras_data(x, "x", spec, "input_names"),
+         y = as_keras_data(y, "y", spec, "output_names"),
+         validation_data = as_keras_validation(validation_data, spec)),
+    extra)
+}
+
+warn_exhausted <- function(res) {
+  exhausted <- which(res$runs$stop_reason == "exhausted")
+  if (length(exhausted)) warning("The lr range test ", res$runs$message[exhausted[1]], ".", call. = FALSE)
+}
 
 # `result` is the Python kerasclr.RangeTestResult (inst/python/kerasclr/results.py); its
 # fields are read as attributes, which reticulate converts (dicts, lists, NumPy arrays).

@@ -14,7 +14,7 @@ export KERASCLR_REQUIRE_PYTHON=true
 export NOT_CRAN=true  # expect_snapshot() and skip_on_cran() tests run here; they skip when NOT_CRAN is unset
 BACKENDS=${KERASCLR_TEST_BACKENDS:-"tensorflow jax torch"}
 # R test files that drive Keras training, re-run on every backend (the rest are backend-free).
-R_KERAS_FILTER=${KERASCLR_R_KERAS_FILTER:-"callbacks|data|lr-range-test|saving|schedules-keras"}
+R_KERAS_FILTER=${KERASCLR_R_KERAS_FILTER:-"callbacks|data|fit-one-cycle|lr-range-test|saving|schedules-keras"}
 results=$(mktemp -d)
 status=0
 
