@@ -61,7 +61,8 @@ fit_one_cycle <- function(model, x, y = NULL, epochs = 1, batch_size = 32, max_l
   check_number(epochs, "epochs", min = 1, integer = TRUE)
   check_number(batch_size, "batch_size", min = 1, integer = TRUE)
   check_number(max_lr, "max_lr", min = 0, min_inclusive = FALSE, null_ok = TRUE)
-  check_named_list(range_test_args, "range_test_args", c("model", "x", "y", "batch_size", "verbose"))
+  own_args <- c("model", "x", "y", "batch_size", "verbose")  # what fit_one_cycle() sets
+  check_named_list(range_test_args, "range_test_args", own_args)
   check_named_list(one_cycle_args, "one_cycle_args", c("max_lr", "total_iterations"))
   if (!is.null(max_lr) && length(range_test_args)) {
     stop("Give `max_lr` or `range_test_args`, not both.", call. = FALSE)
@@ -80,14 +81,13 @@ fit_one_cycle <- function(model, x, y = NULL, epochs = 1, batch_size = 32, max_l
   test <- do.call(range_test_py_args, c(list(model = model, x = x, y = y, batch_size = batch_size,
                                             verbose = !isFALSE(verbose) && verbose != 0),
                                        range_test_args))
-  fit <- fit_data_args(model, x, y, list(...)$validation_data,
-                       list(...)[setdiff(names(list(...)), "validation_data")])
-  range_args <- test[setdiff(names(test), c("model", "x", "y", "batch_size", "verbose"))]
-  # Only what the user gave reaches Python's range test: its own defaults stay its own.
-  range_args <- range_args[intersect(names(range_args), names(range_test_args))]
-  fit$x <- NULL
-  fit$y <- NULL
+  # The data were converted once, above; the training fit() takes them with its own extras.
+  extra <- list(...)
+  fit <- fit_extra_args(model, y, extra$validation_data, extra[names(extra) != "validation_data"],
+                        is.function(x) || inherits(x, "python.builtin.generator"))
   if (is.null(fit$validation_data)) fit$validation_data <- NULL
+  # Only what the user gave reaches Python's range test: its own defaults stay its own.
+  range_args <- test[setdiff(intersect(names(test), names(range_test_args)), own_args)]
   pipeline <- kerasclr_py_module("pipeline")
   result <- py_call(do.call(pipeline$fit_one_cycle, c(
     list(model, test$x, test$y, epochs = as.integer(epochs), batch_size = as.integer(batch_size),

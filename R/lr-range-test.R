@@ -315,6 +315,18 @@ fit_data_args <- function(model, x, y, validation_data, extra) {
   if (is.null(y) && !is.na(n_samples(x))) {
     stop("`y` must be the targets of `x` (one per sample), not NULL.", call. = FALSE)
   }
+  extra <- fit_extra_args(model, y, validation_data, extra, is.function(x) ||
+                            inherits(x, "python.builtin.generator"))
+  spec <- data_spec(model)
+  c(list(x = as_keras_data(x, "x", spec, "input_names"),
+         y = as_keras_data(y, "y", spec, "output_names")),
+    extra)
+}
+
+# `validation_data` and the data among fit()'s further arguments (sample_weight,
+# class_weight), checked in R first, then converted for the model (the targets `y` name the
+# classes of a class_weight); with a generator `x`, shuffle = FALSE unless given.
+fit_extra_args <- function(model, y, validation_data, extra, generator) {
   as_keras_data(extra$sample_weight, "sample_weight")
   as_class_weight(extra$class_weight, y, to_py = FALSE)
   as_keras_validation(validation_data)
@@ -325,13 +337,8 @@ fit_data_args <- function(model, x, y, validation_data, extra) {
   }
   if (!is.null(extra$class_weight)) extra$class_weight <- as_class_weight(extra$class_weight, y)
   # Keras warns that it cannot shuffle a generator (fit()'s default is shuffle = TRUE).
-  if ((is.function(x) || inherits(x, "python.builtin.generator")) && is.null(extra$shuffle)) {
-    extra$shuffle <- FALSE
-  }
-  c(list(x = as_keras_data(x, "x", spec, "input_names"),
-         y = as_keras_data(y, "y", spec, "output_names"),
-         validation_data = as_keras_validation(validation_data, spec)),
-    extra)
+  if (generator && is.null(extra$shuffle)) extra$shuffle <- FALSE
+  c(list(validation_data = as_keras_validation(validation_data, spec)), extra)
 }
 
 warn_exhausted <- function(res) {
