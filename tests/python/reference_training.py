@@ -70,9 +70,11 @@ def sgd(lrs, momenta=None, nesterov=False):
     return update
 
 
-def adam(lrs, beta_1s, beta_2=0.999, epsilon=1e-7):
+def adam(lrs, beta_1s, beta_2=0.999, epsilon=1e-7, weight_decay=0.0):
+    """Adam; with ``weight_decay``, AdamW (Keras decays each weight by ``lr * weight_decay`` first)."""
     def update(step, params, grads, state):
         lr, beta_1 = lrs[step], beta_1s[step]
+        params = [p - p * (weight_decay * lr) for p in params]
         ms = state.setdefault("m", [np.zeros_like(p) for p in params])
         vs = state.setdefault("v", [np.zeros_like(p) for p in params])
         t = step + 1
@@ -102,11 +104,13 @@ def rmsprop(lrs, momenta, rho=0.9, epsilon=1e-7):
 
 
 def optimizer_and_reference(keras, kind, lrs, momenta):
-    """A Keras optimizer of `kind` ("sgd", "nesterov", "adam", "rmsprop") whose learning rate and
+    """A Keras optimizer of `kind` ("sgd", "nesterov", "adam", "adamw", "rmsprop") whose learning rate and
     momentum a callback will drive, and the NumPy update that the intended sequences give."""
     if kind in ("sgd", "nesterov"):
         nesterov = kind == "nesterov"
         return keras.optimizers.SGD(0.5, momentum=0.9, nesterov=nesterov), sgd(lrs, momenta, nesterov=nesterov)
     if kind == "adam":
         return keras.optimizers.Adam(0.5), adam(lrs, momenta)
+    if kind == "adamw":  # reads its learning rate once per weight (the decay), as a momentum
+        return keras.optimizers.AdamW(0.5, weight_decay=0.3), adam(lrs, momenta, weight_decay=0.3)
     return keras.optimizers.RMSprop(0.5, momentum=0.5), rmsprop(lrs, momenta)

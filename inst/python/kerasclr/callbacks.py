@@ -245,9 +245,12 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
     def _tf_lookup(self, table, it):
         import tensorflow as tf
 
-        start = self._tf_tables[0]
-        index = tf.clip_by_value(tf.cast(it, tf.int64) - start, 0, tf.size(table, tf.int64) - 1)
-        return tf.gather(table, index)
+        def index():
+            start = self._tf_tables[0]
+            return tf.clip_by_value(tf.cast(it, tf.int64) - start, 0, tf.size(table, tf.int64) - 1)
+
+        # The lr and momentum tables have the same length: one index per step.
+        return tf.gather(table, training.once_per_step((id(self), "index"), index))
 
     # The tables (_table, _tf_tables, _host_table) are (start, lr, momentum) triples.
     _LR, _MOMENTUM = 1, 2

@@ -37,6 +37,7 @@ read here (section "Keras 2"), checked with tf_keras 2.21 (its optimizers in
 
 import math
 import operator
+import threading
 import weakref
 
 import numpy as np
@@ -51,6 +52,7 @@ __all__ = [
     "BatchLossReader",
     "LossProbe",
     "ScheduleHook",
+    "once_per_step",
     "momentum_attribute",
     "require_momentum_attribute",
     "is_keras2_model",
@@ -465,6 +467,15 @@ class LossProbe:
                 logs[BATCH_LOSS_KEY] = _batch_mean(before[i_total], before[i_count],
                                                    state[3][i_total], state[3][i_count])
                 return logs, state
+        elif eager_torch(model):
+            # The step runs as Python: four host reads cost less than the tensor ops.
+            def train_step(data):
+                total, count = float(tracker.total.value), float(tracker.count.value)
+                logs = dict(original(data))
+                d_count = float(tracker.count.value) - count
+                logs[BATCH_LOSS_KEY] = ((float(tracker.total.value) - total) / d_count
+                                        if d_count > 0 else float("nan"))
+                return logs
         else:
             if backend.backend() == "torch":
                 # A real copy: torch.compile may turn `x + 0` into an alias of the
@@ -681,6 +692,27 @@ def eager_torch(model):
     return backend.backend() == "torch" and not getattr(model, "jit_compile", False)
 
 
+# The schedule's values in the optimizer step being traced, computed once per step: an
+# optimizer reads its momentum once per variable (and, with weight decay, its learning
+# rate too), and TensorFlow without XLA would run every copy of the formula. Thread-local:
+# the replica threads of a tf.distribute strategy trace their steps at the same time.
+_STEP_VALUES = threading.local()
+
+
+def once_per_step(key, compute):
+    """``compute()``, evaluated once per optimizer step being traced (``ScheduleHook``).
+
+    Outside an ``apply()`` that the hook wraps (or in another thread) it is evaluated
+    at every call.
+    """
+    values = getattr(_STEP_VALUES, "values", None)
+    if values is None:
+        return compute()
+    if key not in values:
+        values[key] = compute()
+    return values[key]
+
+
 class ScheduleHook:
     """Drives an optimizer's learning rate and momentum from its iteration count.
 
@@ -749,15 +781,18 @@ class ScheduleHook:
         setattr_ = object.__setattr__
         iterations = lambda: keras.ops.cast(optimizer._iterations, "float32")  # noqa: E731
         overrides = {}
+        key = id(self)
         if self.lr_fn is not None:
             lr_fn = self.lr_fn
-            overrides["_get_current_learning_rate"] = lambda: lr_fn(iterations(), keras.ops)
+            overrides["_get_current_learning_rate"] = lambda: once_per_step(
+                (key, "lr"), lambda: lr_fn(iterations(), keras.ops))
         if self.momentum_fn is not None:
             momentum_fn = self.momentum_fn
             self._scheduled = _scheduled_value_class()(
                 self.momentum_shadow if self.momentum_shadow is not None else self._original_value,
                 name=f"kerasclr_{self.attribute}",
-                compute=lambda: keras.ops.cast(momentum_fn(iterations(), keras.ops), "float32"))
+                compute=lambda: once_per_step((key, "momentum"), lambda: keras.ops.cast(
+                    momentum_fn(iterations(), keras.ops), "float32")))
             setattr_(optimizer, self.attribute, self._scheduled)
             original_get_config = optimizer.get_config
             attribute, original_value = self.attribute, self._original_value
@@ -788,6 +823,21 @@ class ScheduleHook:
                     setattr_(optimizer, "_learning_rate", saved_lr)
                     if host_momentum is not None:
                         setattr_(optimizer, attribute, original_value)
+
+            overrides["apply"] = apply
+        elif (self.lr_fn is not None or self.momentum_fn is not None) \
+                and keras.backend.backend() != "torch":
+            # TensorFlow and JAX trace apply() once per step: the values are computed
+            # once in it (once_per_step). Not with torch.compile, which would break its
+            # graph at the thread-local.
+            original_apply = optimizer.apply
+
+            def apply(grads, trainable_variables=None):
+                _STEP_VALUES.values = {}
+                try:
+                    return original_apply(grads, trainable_variables)
+                finally:
+                    _STEP_VALUES.values = None
 
             overrides["apply"] = apply
         for name, function in overrides.items():
