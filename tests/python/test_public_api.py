@@ -388,20 +388,84 @@ def test_callback_plot_without_matplotlib_names_the_extra(monkeypatch):
 # The demo
 # --------------------------------------------------------------------------- #
 @pytest.mark.keras
-def test_demo_prints_its_table_and_writes_its_pictures(tmp_path, capsys):
+def test_demo_prints_its_table_its_grids_and_a_finding_from_the_numbers(tmp_path, capsys):
     from kerasclr import demo
 
-    rows = demo.main(["--out", str(tmp_path), "--epochs", "1", "--seeds", "42"])
-    out = capsys.readouterr().out
+    seeds, grid = (42, 7), (0.03, 0.3)
+    out = demo.main(["--out", str(tmp_path), "--epochs", "1", "--seeds", "42,7",
+                     "--grid", "0.03,0.3"])
+    printed = capsys.readouterr().out
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "accuracy.png", "clr-schedule.png", "one-cycle-history.png", "range-test.png",
-        "results.csv", "schedules.png"]
-    names = [row["policy"] for row in rows]
-    assert len(names) == 6 and sum(name.endswith("(best)") for name in names[:4]) == 1
-    assert names[4].startswith("one-cycle, max_lr = ") and names[5].startswith("cyclic ")
-    assert "<RangeTestResult>" in out and "Results: 1 epochs" in out
-    for row in rows:
-        assert row["policy"] in out and 0 <= row["test_accuracy"] <= 1
+        "results.csv", "runs.csv"]
+    pipe, const, cos = out["results"]
+    rows = out["rows"]
+    # The pipeline: fit_one_cycle() with its defaults, its peak the range test's, E epochs.
+    assert rows[0]["policy"].startswith("fit_one_cycle(), max_lr ")
+    for run in pipe["runs"]:
+        fit = run["fit"]
+        assert run["range_test_steps"] == fit.range_test_steps > 0
+        assert run["max_lr"] == fit.max_lr == fit.range_test.lr_range[1]
+        assert len(run["val_curve"]) == 1 and len(fit.one_cycle.history["learning_rate"]) == 32
+    steps = np.mean([r["range_test_steps"] for r in pipe["runs"]])
+    assert rows[0]["epochs"] == f"1 + {steps / 32:.1f} (range test)"
+    # The baselines: every grid value and seed trained (the constant 2 E epochs), the value
+    # chosen on the mean validation accuracy, never on test.
+    for res, epochs in ((const, 2), (cos, 1)):
+        assert sorted((r["value"], r["seed"]) for r in res["runs"]) == sorted(
+            (v, s) for v in grid for s in seeds)
+        assert all(len(r["val_curve"]) == epochs for r in res["runs"])
+        mean_val = {v: np.mean([r["val_curve"][-1] for r in res["runs"] if r["value"] == v])
+                    for v in grid}
+        assert res["value"] == max(grid, key=mean_val.get)
+        assert [r["seed"] for r in res["chosen"]] == list(seeds)
+        assert all(r["value"] == res["value"] for r in res["chosen"])
+    assert rows[1]["policy"] == f"best constant (chose {const['value']:g})"
+    assert rows[1]["epochs"] == "2 (x 2 to tune)" and rows[2]["epochs"] == "1 (x 2 to tune)"
+    # Accuracies are real: finite and far above chance (0.1) after one epoch.
+    for res, row in zip((pipe, const, cos), rows):
+        tests = [r["test"] for r in res["chosen"]]
+        assert all(math.isfinite(t) and 0.3 < t <= 1 for t in tests)
+        assert row["test_accuracy"] == round(float(np.mean(tests)), 4)
+        assert row["test_sd"] == round(float(np.std(tests, ddof=1)), 4)
+        assert row["policy"] in printed and f"{row['test_accuracy']:.4f} ± " in printed
+    # The finding is the last line printed, and says what the numbers say.
+    mean = {name: np.mean([r["test"] for r in res["chosen"]])
+            for name, res in zip(("pipe", "const", "cos"), (pipe, const, cos))}
+    sd_cos = np.std([r["test"] for r in cos["chosen"]], ddof=1)
+    line = printed.strip().splitlines()[-1]
+    assert line == out["finding"] and line.startswith("Finding: fit_one_cycle() reached test")
+    for name in mean:
+        assert f"{mean[name]:.4f} ± " in line
+    assert ("At least the best constant: met;" in line) == (mean["pipe"] >= mean["const"])
+    assert ("of the cosine: met." in line) == (mean["pipe"] + sd_cos >= mean["cos"])
     csv_lines = (tmp_path / "results.csv").read_text().strip().splitlines()
-    assert csv_lines[0] == "policy,epochs,val_accuracy,test_accuracy,test_sd,seconds"
-    assert len(csv_lines) == 7
+    assert csv_lines[0] == "policy,epochs,val_accuracy,val_sd,test_accuracy,test_sd,seconds"
+    assert len(csv_lines) == 4
+    assert len((tmp_path / "runs.csv").read_text().strip().splitlines()) == 1 + 2 * (1 + 2 + 2)
+
+
+def test_demo_finding_judges_the_two_goals_as_the_panel_does():
+    from kerasclr import demo
+
+    def result(name, tests, grid=None, value=None, epochs=10):
+        runs = [dict(test=t, val_curve=[0.0], range_test_steps=100, value=value) for t in tests]
+        return dict(policy=demo.Policy(name, train=None, grid=grid), runs=runs, chosen=runs,
+                    value=value, epochs=epochs)
+
+    grid = (0.01, 0.1)
+    pipe = result("fit_one_cycle()", [0.96, 0.97])  # mean 0.965
+    const = result("best constant", [0.95, 0.95], grid, 0.1, epochs=20)
+    # The cosine 0.975 +- 0.0141: 0.965 is within one sd of it; 0.9875 +- 0.0035 is not.
+    line = demo.finding([pipe, const, result("cosine", [0.965, 0.985], grid, 0.1)])
+    assert line.endswith("At least the best constant: met; within one seed sd (0.0141) of the "
+                         "cosine: met.")
+    assert "0.9650 ± 0.0071 in 10 epochs + 100 range-test steps" in line
+    assert "the best constant (0.1, chosen among 2 on validation) 0.9500 ± 0.0000 in 20" in line
+    line = demo.finding([pipe, result("best constant", [0.97, 0.97], grid, 0.01, epochs=20),
+                         result("cosine", [0.985, 0.99], grid, 0.1)])
+    assert line.endswith("At least the best constant: NOT met; within one seed sd (0.0035) of "
+                         "the cosine: NOT met.")
+    one_seed = demo.finding([result("p", [0.9]), result("c", [0.8], grid, 0.1, 20),
+                             result("k", [0.95], grid, 0.1)])
+    assert one_seed.endswith("of the cosine: undecided (one seed, no sd).")
