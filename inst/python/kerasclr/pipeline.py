@@ -20,6 +20,7 @@ import inspect
 import math
 from typing import Any, NamedTuple
 
+from kerasclr import _data
 from kerasclr import range_test as range_test_module
 from kerasclr import suggestions
 from kerasclr._r_bridge import fit_inputs
@@ -174,7 +175,7 @@ def fit_one_cycle(model: Any, x: Any = None, y: Any = None, epochs: int = 1,
         max_lr = _max_lr_of(result)
 
     one_cycle = OneCycle(max_lr=max_lr, **(one_cycle_args or {}))
-    if range_test_module._num_samples(x) is not None:  # array data (fit() refuses it for datasets)
+    if _data.num_samples(x) is not None:  # array data (fit() refuses it for datasets)
         fit_kwargs["batch_size"] = batch_size
     fit_x, feeders = fit_inputs(x)  # an R generator function's batches (R/data.R)
     history = model.fit(fit_x, y, epochs=epochs, verbose=verbose,

@@ -15,7 +15,7 @@ generators, ``PyDataset``, ``tf.data``, torch ``DataLoader``) with
   on JAX written into the state the fit loop carries, so no state sync is needed).
   The model's own compiled train step is reused when nothing else changes; a grid
   value or a learning-rate schedule (replaced by a variable for the test) is traced
-  afresh (``_FreshTrace``).
+  afresh (``kerasclr.training.FreshTrace``).
 
 A grid over ``weight_decay`` and/or ``momentum`` runs one test per combination, from the
 same starting state.
@@ -30,6 +30,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from kerasclr import _data
 from kerasclr import suggestions as suggestions_module
 from kerasclr import training
 from kerasclr._r_bridge import fit_inputs
@@ -87,146 +88,6 @@ def _check_grid(name, values):
     if name == "momentum" and any(v >= 1 for v in values):
         raise ValueError(f"Argument `momentum` must be numbers in [0, 1). Received: momentum={values!r}")
     return values
-
-
-def _num_samples(x):
-    """The number of samples of array input (first leaf), or None for other sources."""
-    if x is None:
-        return None
-    if isinstance(x, dict):
-        x = next(iter(x.values()), None)
-    elif isinstance(x, (list, tuple)):
-        if not x:
-            return None
-        x = x[0]
-    shape = getattr(x, "shape", None)
-    if shape is None or len(shape) == 0 or not hasattr(x, "__array__") and not hasattr(x, "numpy"):
-        return None
-    # A tf.data.Dataset has no shape; tensors and arrays do.
-    return int(shape[0])
-
-
-def _all_leaves_samples(x):
-    if isinstance(x, dict):
-        leaves = list(x.values())
-    elif isinstance(x, (list, tuple)):
-        leaves = list(x)
-    else:
-        leaves = [x]
-    return [_num_samples(v) for v in leaves]
-
-
-def _batches_per_epoch(x, batch_size):
-    """Batches that one pass over ``x`` gives, or None when unknown (generators)."""
-    n = _num_samples(x)
-    if n is not None:
-        return math.ceil(n / batch_size)
-    if hasattr(x, "cardinality"):  # tf.data.Dataset: a method; tf.distribute's datasets: a number
-        card = x.cardinality
-        card = int(card() if callable(card) else card)
-        return card if card >= 0 else None  # -1 infinite, -2 unknown
-    try:
-        return len(x)  # PyDataset, torch DataLoader, keras Sequence
-    except TypeError:
-        return None
-
-
-def _validation_batches(validation_data, batch_size, val_batches):
-    """The first ``val_batches`` batches of the validation data, as fixed (x, y, sw) tuples."""
-    if isinstance(validation_data, (list, tuple)) and 2 <= len(validation_data) <= 3 and \
-            _num_samples(validation_data[0]) is not None:
-        xv, yv = validation_data[0], validation_data[1]
-        swv = validation_data[2] if len(validation_data) == 3 else None
-        n = _num_samples(xv)
-        if _num_samples(yv) is not None and _num_samples(yv) != n:
-            raise ValueError(
-                "Argument `validation_data` must have as many targets as inputs. "
-                f"Received: {n} inputs and {_num_samples(yv)} targets")
-
-        def cut(a, lo, hi):
-            if a is None:
-                return None
-            if isinstance(a, dict):
-                return {k: v[lo:hi] for k, v in a.items()}
-            if isinstance(a, (list, tuple)):
-                return type(a)(v[lo:hi] for v in a)
-            return a[lo:hi]
-
-        out = []
-        for b in range(min(val_batches, math.ceil(n / batch_size))):
-            lo, hi = b * batch_size, min(n, (b + 1) * batch_size)
-            out.append((cut(xv, lo, hi), cut(yv, lo, hi), cut(swv, lo, hi)))
-        return out
-    # A dataset-like source: take its first batches.
-    out = []
-    for item in validation_data:
-        if not isinstance(item, (list, tuple)):
-            raise ValueError(
-                "Argument `validation_data` must yield (x, y) or (x, y, sample_weight) batches. "
-                f"Received an item of type {type(item).__name__}")
-        item = tuple(item) + (None,) * (3 - len(item))
-        out.append(item[:3])
-        if len(out) >= val_batches:
-            break
-    if not out:
-        raise ValueError("Argument `validation_data` gave no batch.")
-    return out
-
-
-def _leading_size(a):
-    if isinstance(a, dict):
-        a = next(iter(a.values()))
-    elif isinstance(a, (list, tuple)):
-        a = a[0]
-    return int(np.shape(a)[0])
-
-
-def _validation_loss(model, batches):
-    """Mean loss over the fixed validation batches (weighted by batch size), no metric updates."""
-    import keras
-
-    keras2 = training.is_keras2_model(model)
-    if not keras2 and keras.backend.backend() == "jax" and getattr(model, "_jax_state", None):
-        model.jax_state_sync()  # the variables are stale mid-epoch; the loop re-reads them
-    # Keras 2's compute_loss() adds to the loss tracker (Keras 3's, with training=False,
-    # does not): its totals are put back, so the batch losses stay the training ones.
-    tracker = training.loss_tracker(model) if keras2 else None
-    saved = [(v, v.numpy()) for v in tracker.variables] if tracker is not None else []
-    options = {} if keras2 else {"training": False}
-    total, count = 0.0, 0
-    try:
-        with _no_grad(model):
-            for xb, yb, swb in batches:
-                if keras2:  # its losses take tensors only
-                    xb, yb, swb = _as_tensors((xb, yb, swb))
-                y_pred = model(xb, training=False)
-                loss = model.compute_loss(x=xb, y=yb, y_pred=y_pred, sample_weight=swb, **options)
-                size = _leading_size(xb)
-                value = np.asarray(loss) if keras2 else keras.ops.convert_to_numpy(loss)
-                total += float(value) * size
-                count += size
-    finally:
-        for variable, value in saved:
-            variable.assign(value)
-    return total / count
-
-
-def _as_tensors(structure):
-    import tensorflow as tf
-
-    return tf.nest.map_structure(lambda a: a if a is None else tf.convert_to_tensor(a), structure)
-
-
-def _no_grad(model):
-    import contextlib
-
-    import keras
-
-    if not training.is_keras2_model(model) and keras.backend.backend() == "torch":
-        import torch
-
-        return torch.no_grad()
-    return contextlib.nullcontext()
 
 
 # --------------------------------------------------------------------------- #
@@ -287,7 +148,7 @@ def _callback_class():
             self.records["smoothed_loss"].append(smoothed)
             values = [("lr", float(self.lrs[step])), ("loss", smoothed)]
             if self.val_batches is not None:
-                val = _validation_loss(self.model, self.val_batches)
+                val = _data.validation_loss(self.model, self.val_batches)
                 self.records["val_loss"].append(val)
                 values.append(("val_loss", val))
             if self.progbar is not None:
@@ -416,7 +277,7 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
         raise ValueError(f"Argument `{bad[0]}` is set by the range test and cannot be passed to fit().")
     if x is None:
         raise ValueError("Argument `x` must be training data. Received: x=None")
-    sizes = [n for n in _all_leaves_samples(x) + (_all_leaves_samples(y) if y is not None else []) if n is not None]
+    sizes = [n for n in _data.all_leaves_samples(x) + (_data.all_leaves_samples(y) if y is not None else []) if n is not None]
     if len(set(sizes)) > 1:
         raise ValueError(
             "Arguments `x` and `y` must have the same number of samples. "
@@ -445,18 +306,18 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
                 "momentum=0 and has no momentum buffers. Compile the model with a momentum > 0 "
                 "(e.g. `SGD(momentum=0.9)`) to test momentum values.")
 
-    nb = _batches_per_epoch(x, batch_size)
+    nb = _data.batches_per_epoch(x, batch_size)
     if nb is not None and nb < 1:
         raise ValueError("Argument `x` must give at least one batch. Received an empty data source.")
     if nb is not None:
         fit_plan = dict(epochs=math.ceil(num_iter / nb))
     else:
         fit_plan = dict(epochs=1, steps_per_epoch=num_iter)
-    if _num_samples(x) is not None:
+    if _data.num_samples(x) is not None:
         fit_plan["batch_size"] = batch_size
     val_data = None
     if validation_data is not None:
-        val_data = _validation_batches(validation_data, batch_size, int(val_batches))
+        val_data = _data.validation_batches(validation_data, batch_size, int(val_batches))
 
     lrs = range_test_lr(np.arange(num_iter, dtype=np.float64), start_lr, end_lr, num_iter, step_mode)
     grid = list(itertools.product(wd_grid, mom_grid))
@@ -493,7 +354,7 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
                     print(f"lr range test [{label}]", file=sys.stdout)
                 progbar = keras.utils.Progbar(num_iter, stateful_metrics=["lr", "loss", "val_loss"])
             recorder = _callback_class()(lrs, num_iter, smooth, diverge_threshold, state, val_data, progbar)
-            fresh_trace = _FreshTrace(model).install() if retrace else None
+            fresh_trace = training.FreshTrace(model).install() if retrace else None
             try:
                 model.fit(fit_x, y, verbose=0, callbacks=[recorder] + feeders + user_callbacks,
                           **fit_plan, **fit_kwargs)
@@ -539,56 +400,6 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
     )
 
 
-class _FreshTrace:
-    """Makes the next ``fit()`` trace its train step again, touching no other compiled function.
-
-    Hyperparameters (weight decay, momentum) and a learning-rate stand-in are Python
-    constants in the traced step. A new ``train_function`` is enough on TensorFlow
-    and PyTorch. On JAX, Keras jits the bound method ``model.train_step`` every time
-    (keras/src/backend/jax/trainer.py, ``make_train_function``; Keras 3.8 to 3.15.1),
-    and ``jax.jit``'s trace cache is keyed by the function: a new jit of the same
-    method would reuse an older trace (the user's, or an earlier grid value's) with
-    its old constants. So the model gets a train step of its own, a new function
-    object per trace, for one ``fit()``; ``remove()`` gives it back its own, whose
-    compiled traces are untouched. A Keras 2 optimizer with ``jit_compile`` gets a
-    fresh per-variable update step (``ModelState.restore`` gives it back its own).
-    """
-
-    def __init__(self, model):
-        self.model = model
-        self._saved = None
-
-    def install(self):
-        import keras
-
-        model = self.model
-        model.train_function = None
-        if training.is_keras2_model(model):
-            optimizer = training.inner_optimizer(model.optimizer)
-            update_step = training.fresh_keras2_update_step(optimizer)
-            if update_step is not None:
-                object.__setattr__(optimizer, "_update_step_xla", update_step)
-        elif keras.backend.backend() == "jax":
-            self._saved = model.__dict__.get("train_step", _NO_ATTRIBUTE)
-            step = model.train_step
-
-            def train_step(state, data):
-                return step(state, data)
-
-            object.__setattr__(model, "train_step", train_step)
-        return self
-
-    def remove(self):
-        if self._saved is None:
-            return
-        if self._saved is _NO_ATTRIBUTE:
-            self.model.__dict__.pop("train_step", None)
-        else:
-            object.__setattr__(self.model, "train_step", self._saved)
-        self._saved = None
-
-
-_NO_ATTRIBUTE = object()
 
 
 def _run_score(records):

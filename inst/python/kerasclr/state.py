@@ -25,14 +25,7 @@ import numpy as np
 from kerasclr import training
 
 # Attributes that fit() sets on the model; restored to what they were.
-_MODEL_ATTRIBUTES = (
-    "train_function",
-    "history",
-    "stop_training",
-    "steps_per_execution",
-    "_jax_state",
-    "_jax_state_synced",
-)
+_MODEL_ATTRIBUTES = training.FIT_MODEL_ATTRIBUTES
 _MISSING = object()
 
 
@@ -154,11 +147,7 @@ class ModelState:
                 train function) are restored.
         """
         model = self.model
-        # JAX: drop any training state still held outside the variables (fit() was
-        # interrupted), so that a later jax_state_sync() cannot overwrite the restore.
-        if "_jax_state" in vars(model):
-            vars(model)["_jax_state"] = None
-            vars(model)["_jax_state_synced"] = True
+        training.drop_jax_state(model)
         for opt, saved in self._optimizer_attributes:
             _restore_attributes(opt, saved)
         if variables:

@@ -30,9 +30,32 @@ and Keras 2 (``tf_keras``) where the training loop is concerned:
 - ``Keras2CallbackMixin``: what Keras 2's ``CallbackList`` asks of a callback,
   so that one Keras 3 callback class also runs in a ``tf_keras`` ``fit()``.
 
-The private attributes of Keras 2 (``tf_keras``) that kerasclr relies on are all
-read here (section "Keras 2"), checked with tf_keras 2.21 (its optimizers in
-``tf_keras.optimizers`` and the legacy ones in ``tf_keras.optimizers.legacy``).
+- ``FreshTrace``, ``sync_jax_state``, ``drop_jax_state``, ``FIT_MODEL_ATTRIBUTES``:
+  what the range test needs of the fit loop (a train step traced afresh, the JAX
+  loop's carried state).
+
+Every private attribute of Keras that kerasclr relies on is read or set in this
+module, and nowhere else (the callback classes only declare Keras 2's
+``_supports_tf_logs`` flag, through ``Keras2CallbackMixin``). Keras 3, checked with 3.8.0, 3.9.0, 3.10.0, 3.11.0 and
+3.15.1 (CI runs 3.8.0 and 3.15.1):
+
+- optimizers: ``_learning_rate`` (the variable, or a schedule), ``_iterations``,
+  ``_get_current_learning_rate()``, ``_track_variable()``, the instance attributes
+  ``apply`` and ``get_config`` (overridden during ``fit()``);
+- models: ``_loss_tracker``, ``_jax_state`` / ``_jax_state_synced`` (the JAX fit
+  loop's carried state), an instance ``train_step`` (the JAX one's
+  ``(trainable, non_trainable, optimizer, metrics)`` state layout);
+- callbacks: the batch index of ``on_train_batch_end`` with ``steps_per_execution``
+  (``execution_begins``).
+
+Keras 2 (``tf_keras``, section "Keras 2"), checked with tf_keras 2.21 (its
+optimizers in ``tf_keras.optimizers`` and the legacy ones in
+``tf_keras.optimizers.legacy``): optimizers' ``_hyper`` / ``_get_hyper()``,
+``_learning_rate``, ``_current_learning_rate``, ``_update_step_xla``, ``_slots``,
+``_built``, ``_momentum``; models' ``compiled_loss._total_loss_mean``,
+``_is_compiled``, ``_steps_per_execution``; callbacks' ``_supports_tf_logs`` and
+``_implements_*_batch_hooks()``; TensorFlow's ``ListWrapper._storage`` /
+``_update_snapshot()`` (TensorFlow 2.21).
 """
 
 import math
@@ -52,7 +75,6 @@ __all__ = [
     "BatchLossReader",
     "LossProbe",
     "ScheduleHook",
-    "once_per_step",
     "momentum_attribute",
     "require_momentum_attribute",
     "is_keras2_model",
@@ -66,6 +88,11 @@ __all__ = [
     "truncate_list",
     "Keras2CallbackMixin",
     "execution_begins",
+    "once_per_step",
+    "sync_jax_state",
+    "drop_jax_state",
+    "FIT_MODEL_ATTRIBUTES",
+    "FreshTrace",
 ]
 
 
@@ -217,6 +244,38 @@ def _carried_slot(model, variable):
         if ref is variable:
             return values, index
     return None
+
+
+def sync_jax_state(model):
+    """Mid-epoch on JAX, writes the state the fit loop carries back into the variables.
+
+    The loop re-reads them before its next step (``jax_state_sync()``, which Keras' own
+    callbacks use), so the model can be called directly. Nothing to do elsewhere.
+    """
+    if not is_keras2_model(model) and getattr(model, "_jax_state", None):
+        model.jax_state_sync()
+
+
+def drop_jax_state(model):
+    """Forgets the JAX loop's carried state (a ``fit()`` that was interrupted).
+
+    So that a later ``jax_state_sync()`` cannot overwrite variables restored since.
+    """
+    if "_jax_state" in vars(model):
+        vars(model)["_jax_state"] = None
+        vars(model)["_jax_state_synced"] = True
+
+
+# Attributes that fit() sets on a Keras 3 model (``_jax_state*``: the JAX loop's carried
+# state); kerasclr.state restores them after the range test.
+FIT_MODEL_ATTRIBUTES = (
+    "train_function",
+    "history",
+    "stop_training",
+    "steps_per_execution",
+    "_jax_state",
+    "_jax_state_synced",
+)
 
 
 def optimizer_step(model_or_optimizer):
@@ -1049,3 +1108,55 @@ class Keras2CallbackMixin:
 
     def _implements_predict_batch_hooks(self):
         return self._overrides("on_predict_batch_begin", "on_predict_batch_end")
+
+
+class FreshTrace:
+    """Makes the next ``fit()`` trace its train step again, touching no other compiled function.
+
+    Hyperparameters (weight decay, momentum) and a learning-rate stand-in are Python
+    constants in the traced step. A new ``train_function`` is enough on TensorFlow
+    and PyTorch. On JAX, Keras jits the bound method ``model.train_step`` every time
+    (keras/src/backend/jax/trainer.py, ``make_train_function``; Keras 3.8 to 3.15.1),
+    and ``jax.jit``'s trace cache is keyed by the function: a new jit of the same
+    method would reuse an older trace (the user's, or an earlier grid value's) with
+    its old constants. So the model gets a train step of its own, a new function
+    object per trace, for one ``fit()``; ``remove()`` gives it back its own, whose
+    compiled traces are untouched. A Keras 2 optimizer with ``jit_compile`` gets a
+    fresh per-variable update step (``ModelState.restore`` gives it back its own).
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self._saved = None
+
+    def install(self):
+        import keras
+
+        model = self.model
+        model.train_function = None
+        if is_keras2_model(model):
+            optimizer = inner_optimizer(model.optimizer)
+            update_step = fresh_keras2_update_step(optimizer)
+            if update_step is not None:
+                object.__setattr__(optimizer, "_update_step_xla", update_step)
+        elif keras.backend.backend() == "jax":
+            self._saved = model.__dict__.get("train_step", _NO_ATTRIBUTE)
+            step = model.train_step
+
+            def train_step(state, data):
+                return step(state, data)
+
+            object.__setattr__(model, "train_step", train_step)
+        return self
+
+    def remove(self):
+        if self._saved is None:
+            return
+        if self._saved is _NO_ATTRIBUTE:
+            self.model.__dict__.pop("train_step", None)
+        else:
+            object.__setattr__(self.model, "train_step", self._saved)
+        self._saved = None
+
+
+_NO_ATTRIBUTE = object()
