@@ -17,14 +17,20 @@ BACKENDS=${KERASCLR_TEST_BACKENDS:-"tensorflow jax torch"}
 R_KERAS_FILTER=${KERASCLR_R_KERAS_FILTER:-"callbacks|data|fit-one-cycle|lr-range-test|saving|schedules-keras"}
 results=$(mktemp -d)
 status=0
+# Each stage gets a time limit, so that a hang fails the run instead of stalling it.
+STAGE_TIMEOUT=${KERASCLR_STAGE_TIMEOUT:-1500}
+limit() { timeout --kill-after=30 "$STAGE_TIMEOUT" "$@"; }
+failed_stage_xml() {  # file, name: one failure for a stage that wrote no results (crash, time limit)
+  [ -s "$1" ] || echo "<testsuite name=\"$2\" tests=\"1\" failures=\"1\"><testcase name=\"$2\"><failure message=\"no results: crashed or over ${STAGE_TIMEOUT}s\"/></testcase></testsuite>" > "$1"
+}
 
 run_pytest() {  # label, then pytest arguments; PYTEST_PYTHON: another interpreter
   local label=$1; shift
   echo "== pytest [$label]"
-  "${PYTEST_PYTHON:-$KERASCLR_VENV/bin/python}" -m pytest -q -p no:cacheprovider --junitxml="$results/py-$label.xml" "$@"
+  limit "${PYTEST_PYTHON:-$KERASCLR_VENV/bin/python}" -m pytest -q -p no:cacheprovider --junitxml="$results/py-$label.xml" "$@"
   local rc=$?
   # 5 = nothing collected (e.g. no test of that marker): not a failure of its own.
-  if [ $rc -ne 0 ] && [ $rc -ne 5 ]; then status=1; fi
+  if [ $rc -ne 0 ] && [ $rc -ne 5 ]; then status=1; failed_stage_xml "$results/py-$label.xml" "$label"; fi
 }
 
 run_installed() {  # the wheel, installed into a fresh virtualenv and tested from outside the checkout
@@ -49,7 +55,7 @@ run_installed() {  # the wheel, installed into a fresh virtualenv and tested fro
     cp tests/installed/*.py tests/python/test_public_api.py tests/python/test_readme_python.py "$work/tests/"
     (cd "$work/tests" && KERAS_BACKEND=$1 KERASCLR_REPO="$ROOT" KERASCLR_DIST="$work/dist" \
        KERASCLR_INSTALL_PREFIX="$work/venv" \
-       "$work/venv/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$xml" .) || status=1
+       limit "$work/venv/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$xml" .) || status=1
   else
     cat "$work/build.log"
     status=1
@@ -61,7 +67,7 @@ run_installed() {  # the wheel, installed into a fresh virtualenv and tested fro
 
 run_testthat() {  # label, filter
   echo "== testthat [$1]"
-  if ! Rscript scripts/run-testthat.R "$results/r-$1.counts" "$2"; then
+  if ! limit Rscript scripts/run-testthat.R "$results/r-$1.counts" "$2"; then
     status=1
     # A crashed R session writes no counts: count the run itself as one failure.
     [ -s "$results/r-$1.counts" ] || echo "0 1 0" > "$results/r-$1.counts"
