@@ -50,7 +50,7 @@ def test_every_python_block_runs(tmp_path, monkeypatch):
     np.testing.assert_allclose(
         namespace["one_cycle"].history["learning_rate"],
         kerasclr.one_cycle_lr(np.arange(steps), steps, max_lr=namespace["result"].lr_range[1]),
-        rtol=1e-12)
+        rtol=1e-6)  # the float32 values the optimizer used
     assert len(namespace["clr"].history["iteration"]) == 4 * 16
 
 

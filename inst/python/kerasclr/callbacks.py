@@ -16,11 +16,12 @@ the hook at ``on_train_begin`` and removes it at ``on_train_end``. This
 - costs no Python work per batch for the schedule, and resumes exactly with
   ``steps_per_execution > 1``, several ``fit()`` calls, or a reloaded model.
 
-Per batch the callbacks only record the logs: the train step itself returns the
-true loss of its batch (``kerasclr.training.LossProbe``), next to Keras' running
-mean. ``history`` holds, per batch: epoch, iteration, learning_rate, momentum,
-loss and the logged metrics (Keras' running means); it accumulates over ``fit()``
-calls.
+The history is recorded by the train step itself (``kerasclr.training.StepRecorder``)
+into a buffer of the fit, read once per epoch: the callbacks run no Python per batch.
+``history`` holds, per optimizer step: epoch, iteration, learning_rate and momentum
+(the float32 values the update used; momentum NaN when it is not cycled), loss (the
+step's own batch loss) and the logged metrics (Keras' running means); it accumulates
+over ``fit()`` calls.
 
 A custom ``scale_fn`` (for example an R function) cannot run in the graph: for a
 fit of known length its values are computed once at ``on_train_begin`` (one
@@ -38,6 +39,7 @@ optimizer's learning rate and momentum; the batch loss also comes from the step.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Callable, Sequence
 
 import keras
@@ -47,7 +49,6 @@ from kerasclr import policies, results, training
 from kerasclr.results import RangeTestResult
 
 HISTORY_KEYS = ("epoch", "iteration", "learning_rate", "momentum", "loss")
-_BATCH_LOSS_KEY = training.BATCH_LOSS_KEY
 
 
 def _as_schedule_vector(name, values):
@@ -79,17 +80,28 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
     The R methods ``as.data.frame()`` and ``plot()`` dispatch on this class.
     """
 
-    # Our batch-end hook only records: Keras may run it off the main thread, so that
-    # converting the logs to floats does not stall training (JAX, PyTorch).
+    # No batch hook of ours reads the logs (the history is recorded in the train step):
+    # Keras may run the others' off the main thread.
     async_safe = True
     # Steps of the TensorFlow tables filled at a time when the fit's length is unknown.
     _TABLE_CHUNK = 4096
+    # Rows of the history buffer when the epoch's length is unknown (then an epoch longer
+    # than this keeps the history of its last steps, with a warning).
+    _HISTORY_ROWS = 65536
+
+    def _implements_train_batch_hooks(self):
+        # Keras 2 asks before on_train_begin: a fit of unknown length may need the hook
+        # that grows the tables (_grow_tables_when_near_the_end).
+        model = getattr(self, "model", None)
+        unknown_length = not (self.params or {}).get("steps")
+        return super()._implements_train_batch_hooks() or (
+            model is not None and training.is_keras2_model(model) and unknown_length)
 
     @property
     def _supports_tf_logs(self):
-        # Keras 2 may hand our batch-end hook the step's tensors: it only stores them
-        # (converted once per epoch). A subclass with its own hook gets floats.
-        return type(self).on_train_batch_end is ScheduleCallback.on_train_batch_end
+        # Keras 2 may hand batch hooks the step's tensors: ours do not read them. A
+        # subclass with a hook of its own gets floats.
+        return type(self).on_train_batch_end is keras.callbacks.Callback.on_train_batch_end
 
     def _init_common(self, momentum_range):
         self.history = {key: [] for key in HISTORY_KEYS}
@@ -110,7 +122,7 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
         self._epoch_open = False
         self._version = 0         # bumped whenever the policy (hence the traced step) changes
         self._traced = None       # (key, train_function) traced with our hook
-        self._probe = None
+        self._recorder = None     # training.StepRecorder: the history, recorded in the step
         self._host_table = None
         self._tf_tables = None    # (start, lr, momentum) tf.Variables (TensorFlow without XLA, Keras 2)
         self._use_tf_tables = False
@@ -161,6 +173,7 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
         self._host_table = None
         self._grow_at = None
         self.__dict__.pop("on_train_batch_begin", None)  # set again for host values (Keras 3)
+        self.__dict__.pop("on_train_batch_end", None)  # set again to grow the tables (Keras 2)
         if training.is_keras2_model(model):
             # Keras 2: the TensorFlow tables, whatever the policy (an R scale_fn too).
             if fit_steps is not None:
@@ -236,6 +249,8 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
         # Keras 2 runs the batch-end hook before the next step: extend the tables
         # there, while one more execution still fits in them.
         self._grow_at = end - 2 * training.steps_per_execution(self.model) if grow else None
+        if grow:
+            self.on_train_batch_end = self._grow_tables_when_near_the_end
 
     def _grow_tf_tables(self):
         start = self._table_start
@@ -304,11 +319,11 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
                 momentum_fn=self._graph_momentum if momentum else None,
                 momentum_shadow=max(self.momentum) if momentum else None)
         self._hook = hook.install()
-        if self._probe is None:
-            self._probe = training.LossProbe(model).install()
+        self._recorder = self._history_recorder(model)
+        self._recorder.install()
         # The traced step depends on the policy; trace again only when it changed.
         key = (id(model), id(self._hook.optimizer), self._version, eager or self._host_mode,
-               self._use_tf_tables, training.steps_per_execution(model))
+               self._use_tf_tables, training.steps_per_execution(model), self._recorder.signature)
         cached = self._traced
         if cached is not None and cached[0] == key:
             model.train_function = cached[1]
@@ -316,14 +331,24 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
             model.make_train_function(force=True)
         self._traced_key = key
 
+    def _history_recorder(self, model):
+        """This fit's recorder: the last one (and its traced step) when it still fits."""
+        steps = (self.params or {}).get("steps")
+        rows = int(steps) if steps else self._HISTORY_ROWS
+        attribute = self._hook.attribute if self.momentum is not None else None
+        recorder = self._recorder
+        if (recorder is None or recorder.model is not model or recorder.rows < rows
+                or recorder.momentum_attribute != attribute
+                or recorder.metric_names != training.StepRecorder.logged_metric_names(model)):
+            recorder = training.StepRecorder(model, rows, momentum_attribute=attribute)
+        return recorder
+
     def _stop_hook(self):
         if self._hook is None:
             return
         self._hook.remove()
         self._hook = None
-        if self._probe is not None:
-            self._probe.remove()
-            self._probe = None
+        self._recorder.remove()
         self._host_table = None
         model = self.model
         # Keep our traced step for the next fit with this callback; give the model
@@ -334,52 +359,52 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = int(epoch)
         self._epoch_start = training.optimizer_step(self.model)
-        self._rows = []
         self._epoch_open = True
 
     def _set_host_learning_rate(self, batch, logs=None):
         step = self._epoch_start + batch
         training.set_learning_rate(self.model, self._host_lr(step))
 
-    def on_train_batch_end(self, batch, logs=None):
-        # async_safe: on JAX and PyTorch Keras calls this in a worker thread (possibly
-        # out of order), with logs already converted to floats; only record here.
-        # Keras hands each call a fresh dict, already converted to floats: keep it.
-        logs = logs if logs is not None else {}
-        self._rows.append((batch, logs.pop(_BATCH_LOSS_KEY, None), logs))
-        if self._grow_at is not None and self._epoch_start + batch + 1 >= self._grow_at:
-            self._grow_tf_tables()  # Keras 2, a fit of unknown length (runs in order there)
+    def _grow_tables_when_near_the_end(self, batch, logs=None):
+        # Keras 2, a fit of unknown length (its batch hooks run in order).
+        if self._epoch_start + batch + 1 >= self._grow_at:
+            self._grow_tf_tables()
 
     def _close_epoch(self):
-        """Turns the epoch's batch records into history rows (once per epoch)."""
+        """Reads the epoch's rows of the history from the train step's buffer (once per epoch)."""
         if not self._epoch_open:
             return
         self._epoch_open = False
-        rows = sorted(self._rows, key=lambda row: row[0])
-        if not rows:
+        end = training.optimizer_step(self.model)
+        if end <= self._epoch_start:
             return
-        iterations = self._epoch_start + training.execution_begins(self.model, [row[0] for row in rows])
-        n = len(rows)
-        # Without a standard loss tracker (custom train_step): the logged value.
-        losses = [row[2].get("loss", np.nan) if row[1] is None else float(np.asarray(row[1]))
-                  for row in rows]
+        rows, iterations = self._recorder.read(self._epoch_start, end)
+        if end - self._epoch_start > self._recorder.rows:
+            warnings.warn(
+                f"The epoch took {end - self._epoch_start} steps, more than the "
+                f"{self._recorder.rows} the history holds for an epoch of unknown length: "
+                "the history keeps its last ones. Give `steps_per_epoch` to fit() to keep all.",
+                stacklevel=2)
+        recorder = training.StepRecorder
+        n = iterations.size
         before = len(self.history["epoch"])
         self.history["epoch"].extend([self._epoch] * n)
         self.history["iteration"].extend(int(i) for i in iterations)
-        self.history["learning_rate"].extend(float(v) for v in self.learning_rate_at(iterations))
-        self.history["momentum"].extend(float(v) for v in self.momentum_at(iterations))
-        self.history["loss"].extend(float(v) for v in losses)
+        self.history["learning_rate"].extend(rows[:, recorder.LR].tolist())
+        self.history["momentum"].extend(rows[:, recorder.MOMENTUM].tolist())
+        self.history["loss"].extend(rows[:, recorder.LOSS].tolist())
         # The other logged values (metrics: running means over the epoch, as Keras logs them).
-        for key in sorted({k for row in rows for k in row[2]} - set(HISTORY_KEYS)):
+        for j, key in enumerate(self._recorder.metric_names):
+            if key in HISTORY_KEYS:
+                continue
             column = self.history.setdefault(key, [math.nan] * before)
-            column.extend(float(np.asarray(row[2].get(key, math.nan))) for row in rows)
+            column.extend(rows[:, 4 + j].tolist())
         total = len(self.history["epoch"])
         for column in self.history.values():
             if len(column) < total:
                 column.extend([math.nan] * (total - len(column)))
 
     def on_epoch_end(self, epoch, logs=None):
-        training.LossProbe.pop(logs)  # Keras may pass the last step's logs on as the epoch's
         self._close_epoch()
         if logs is not None and self.history["learning_rate"]:
             logs["learning_rate"] = self.history["learning_rate"][-1]

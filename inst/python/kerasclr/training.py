@@ -22,8 +22,9 @@ and Keras 2 (``tf_keras``) where the training loop is concerned:
   On JAX those variables are stale during an epoch; the current values are in
   ``model._jax_state["metrics_variables"]`` (set right before
   ``on_train_batch_end``), matched by position to ``model.metrics_variables``.
-- ``LossProbe``: makes the train step return the tracker's total/count in its
-  logs, so callbacks get every batch's loss at no extra cost.
+- ``StepRecorder``: the train step records, per step, the learning rate and
+  momentum its update used, its batch's loss and its logged metrics, into a buffer
+  of the fit read once per epoch (no Python per batch).
 - ``ScheduleHook``: installs learning-rate and momentum schedules computed
   *in the compiled train step* from the optimizer's iteration count (see its
   docstring); used by ``kerasclr.callbacks``.
@@ -73,7 +74,7 @@ __all__ = [
     "learning_rate_is_variable",
     "replace_learning_rate_schedule",
     "BatchLossReader",
-    "LossProbe",
+    "StepRecorder",
     "ScheduleHook",
     "momentum_attribute",
     "require_momentum_attribute",
@@ -430,14 +431,9 @@ class BatchLossReader:
             value = (logs or {}).get("loss", float("nan"))
             return float(np.asarray(value))
         total, count = self._totals()
-        d_total, d_count = total - self._total, count - self._count
+        before = (self._total, self._count)
         self._total, self._count = total, count
-        if d_count <= 0:
-            return float("nan")
-        return d_total / d_count
-
-
-BATCH_LOSS_KEY = "kerasclr_batch_loss"
+        return float(_batch_mean(before[0], before[1], total, count, ops=_NumpyOps))
 
 
 def _batch_mean(total_before, count_before, total_after, count_after, ops=None):
@@ -451,123 +447,432 @@ def _batch_mean(total_before, count_before, total_after, count_after, ops=None):
                      float("nan"))
 
 
-def _keras2_adds_replica_logs(model):
-    """Whether tf_keras adds up the replicas' step logs under a tf.distribute strategy.
+class _NumpyOps:
+    """``_batch_mean`` on the host."""
 
-    Its ``distribute_reduction_method`` "auto" means "sum" except on TPUs ("first");
-    tf_keras 2.21, ``reduce_per_replica``.
-    """
-    method = getattr(model, "distribute_reduction_method", "auto")
-    if method == "auto":
-        import tensorflow as tf
-
-        return not isinstance(model.distribute_strategy, tf.distribute.TPUStrategy)
-    return method == "sum"
+    where = staticmethod(np.where)
+    maximum = staticmethod(np.maximum)
 
 
-class LossProbe:
-    """Makes the train step also return the loss of its own batch, in ``logs``.
+class StepRecorder:
+    """Records, inside the compiled train step, what each step used and gave.
 
-    The callbacks need every batch's true loss without slowing training down.
-    Reading the tracker from a callback costs a device op (and, on JAX, waiting
-    for the step) per batch; instead the compiled train step computes it from the
-    loss tracker's ``total``/``count`` before and after its update (a Keras
-    ``Mean`` weighted by batch size), and returns it next to the running mean
-    Keras already returns. It reaches ``on_train_batch_end`` through ``logs``,
-    converted to a float off the main thread when the callbacks are
-    ``async_safe``; ``pop(logs)`` removes it before other callbacks (the progress
-    bar) see it. With ``steps_per_execution > 1`` it is the last batch's loss.
+    Per step the train step itself writes one row into a buffer of the fit: the
+    learning rate and (with ``momentum_attribute``) the momentum that the optimizer
+    used in that step, the loss of the step's own batch, and the values the step logs
+    besides the loss (metrics: Keras' running means over the epoch). Row
+    ``it % rows`` holds optimizer step ``it``; ``read(first, end)`` fetches steps
+    ``first .. end - 1`` with one host read, once per epoch. No Python runs per batch
+    for it on the compiled backends; eager PyTorch, whose step is Python anyway,
+    writes plain floats into a NumPy buffer.
+
+    The values are taken at the start of the step, in the scope of ``once_per_step``,
+    so the optimizer's own reads of its learning rate and momentum during the step
+    return these very tensors (``ScheduleHook``): the row is what the update used, not
+    a recomputation. The batch loss is the change of the loss tracker's ``total`` over
+    that of its ``count`` in the step (``_batch_mean``; a Keras ``Mean`` weighted by
+    batch size); without a standard tracker (a custom ``train_step``) the logged loss.
+    Under a ``tf.distribute`` strategy the row is the replicas' mean (Keras' own
+    reduction of the logs), the Keras 2 loss the whole batch's.
+
+    Where the buffer lives: a ``tf.Variable`` on TensorFlow (Keras 3 and Keras 2), a
+    tensor on PyTorch; on JAX, whose fit loop carries the variables it knows from step
+    to step, the variable of a metric added to the model's metrics (``_metrics``)
+    while installed, so that the loop carries it too (the metric logs nothing, is not
+    reset with the others and is not saved with the model).
 
     Install before the train step is traced; ``remove()`` after ``fit()``.
+
+    Args:
+        model: the compiled model.
+        rows: the buffer's length in steps (at least the steps of one epoch).
+        momentum_attribute: the optimizer's cycled momentum attribute, or None.
     """
 
-    def __init__(self, model):
-        self.model = model
-        self.installed = False
+    # The columns; STEP holds the optimizer step modulo 2**24 (exact in float32): a row is
+    # read only for the step it was written in (not one of an earlier epoch, nor a step
+    # that Keras counted without running it, as when a generator runs out).
+    STEP, LR, MOMENTUM, LOSS = 0, 1, 2, 3
+    _STEP_MODULUS = 2 ** 24
 
-    def install(self):
-        model = self.model
-        tracker = loss_tracker(model)
-        if tracker is None or not hasattr(tracker, "total"):
-            return self
-        original = model.train_step
-        if is_keras2_model(model):
+    def __init__(self, model, rows, momentum_attribute=None):
+        self.model = model
+        self.rows = int(rows)
+        self.momentum_attribute = momentum_attribute
+        self.optimizer = inner_optimizer(_model_optimizer(model))
+        self.metric_names = _logged_metric_names(model)
+        self.columns = 4 + len(self.metric_names)
+        self.installed = False
+        self._metric = None
+        self.buffer = self._new_buffer()
+
+    @staticmethod
+    def logged_metric_names(model):
+        """What ``metric_names`` would be for ``model`` now."""
+        return _logged_metric_names(model)
+
+    @property
+    def signature(self):
+        """What the traced step depends on: another one needs a new trace."""
+        return (id(self), self.rows, self.columns)
+
+    def _new_buffer(self):
+        shape = (self.rows, self.columns)
+        if is_keras2_model(self.model):
             import tensorflow as tf
 
-            def train_step(data):
-                # Reads ordered before and after the step's update (TensorFlow orders
-                # the operations on one variable as written).
-                total, count = tf.identity(tracker.total), tf.identity(tracker.count)
-                logs = dict(original(data))
-                d_total, d_count = tf.identity(tracker.total) - total, tf.identity(tracker.count) - count
-                replicas = tf.distribute.get_replica_context().num_replicas_in_sync
-                if replicas > 1:  # each replica saw its share of the batch
-                    d_total, d_count = tf.distribute.get_replica_context().all_reduce("sum", [d_total, d_count])
-                value = _batch_mean(0.0, 0.0, d_total, d_count, ops=tf)
-                if replicas > 1 and _keras2_adds_replica_logs(model):
-                    value = value / replicas  # so that the sum is the batch's loss
-                logs[BATCH_LOSS_KEY] = value
-                return logs
-
-            object.__setattr__(model, "train_step", train_step)
-            self.installed = True
-            return self
-        import keras
+            return _tf_buffer(tf, shape)
         from keras import backend
 
+        if eager_torch(self.model):
+            return np.full(shape, _NO_STEP)
         if backend.backend() == "jax":
-            ids = [id(v) for v in model.metrics_variables]
-            i_total, i_count = ids.index(id(tracker.total)), ids.index(id(tracker.count))
+            self._metric = _history_metric(shape)
+            return self._metric.buffer
+        if backend.backend() == "tensorflow":
+            import tensorflow as tf
 
-            def train_step(state, data):
-                before = state[3]
-                logs, state = original(state, data)
-                logs = dict(logs)
-                logs[BATCH_LOSS_KEY] = _batch_mean(before[i_total], before[i_count],
-                                                   state[3][i_total], state[3][i_count])
-                return logs, state
-        elif eager_torch(model):
-            # The step runs as Python: four host reads cost less than the tensor ops.
-            def train_step(data):
-                total, count = float(tracker.total.value), float(tracker.count.value)
-                logs = dict(original(data))
-                d_count = float(tracker.count.value) - count
-                logs[BATCH_LOSS_KEY] = ((float(tracker.total.value) - total) / d_count
-                                        if d_count > 0 else float("nan"))
-                return logs
+            return _tf_buffer(tf, shape)
+        import torch
+
+        return torch.full(shape, _NO_STEP)
+
+    # -- reading ----------------------------------------------------------- #
+    def read(self, first, end):
+        """The rows of optimizer steps ``first .. end - 1``, a float64 array (one host read)."""
+        steps = np.arange(int(first), int(end))
+        if steps.size > self.rows:
+            steps = steps[-self.rows:]  # the buffer holds the last `rows` steps
+        buffer = self.buffer
+        if hasattr(buffer, "detach"):  # a torch tensor
+            buffer = buffer.detach().cpu().numpy()
+        elif not isinstance(buffer, np.ndarray):  # a tf.Variable, a Keras variable
+            buffer = buffer.numpy()
+        rows = np.asarray(buffer, dtype=np.float64)[steps % self.rows]
+        written = rows[:, self.STEP] == steps % self._STEP_MODULUS
+        return rows[written], steps[written]
+
+    # -- installing -------------------------------------------------------- #
+    def install(self):
+        model = self.model
+        original = model.train_step
+        if self._metric is not None:  # first: the JAX step finds its variable among the metrics'
+            model._metrics.append(self._metric)
+            _forget_jax_test_function(model)
+        if is_keras2_model(model):
+            step = self._keras2_step(original)
         else:
-            if backend.backend() == "torch":
-                # A real copy: torch.compile may turn `x + 0` into an alias of the
-                # variable, which the update below would overwrite.
-                def copy(variable):
-                    return variable.value.detach().clone()
+            from keras import backend
+
+            if backend.backend() == "jax":
+                step = self._jax_step(original)
+            elif eager_torch(model):
+                step = self._eager_torch_step(original)
             else:
-                def copy(variable):
-                    return keras.ops.add(variable.value, 0.0)
-
-            def train_step(data):
-                # Reads of the variables, ordered before and after the step's update.
-                total, count = copy(tracker.total), copy(tracker.count)
-                logs = dict(original(data))
-                logs[BATCH_LOSS_KEY] = _batch_mean(total, count, tracker.total.value,
-                                                   tracker.count.value)
-                return logs
-
-        object.__setattr__(model, "train_step", train_step)
+                step = self._graph_step(original)
+        object.__setattr__(model, "train_step", step)
         self.installed = True
         return self
 
     def remove(self):
-        if self.installed:
-            self.model.__dict__.pop("train_step", None)
-            self.installed = False
+        if not self.installed:
+            return
+        self.model.__dict__.pop("train_step", None)
+        if self._metric is not None:
+            metrics = self.model._metrics
+            metrics[:] = [m for m in metrics if m is not self._metric]
+            _forget_jax_test_function(self.model)
+        self.installed = False
+
+    # -- the values of a step, read at its start --------------------------- #
+    def _used_values(self, ops):
+        """The learning rate and momentum the optimizer uses in this step (tensors)."""
+        optimizer = self.optimizer
+        if is_keras2_model(optimizer):
+            hypers, lr_key = _keras2_hypers(optimizer)
+            lr = ops.convert_to_tensor(hypers[lr_key])
+            momentum = (ops.convert_to_tensor(hypers[self.momentum_attribute])
+                        if self.momentum_attribute else None)
+        else:
+            lr = ops.convert_to_tensor(optimizer.learning_rate)
+            momentum = (ops.convert_to_tensor(getattr(optimizer, self.momentum_attribute))
+                        if self.momentum_attribute else None)
+        nan = ops.cast(float("nan"), "float32")
+        return (ops.cast(lr, "float32"),
+                nan if momentum is None else ops.cast(momentum, "float32"))
+
+    def _row(self, ops, step, lr, momentum, loss, logs):
+        step = ops.cast(ops.mod(ops.cast(step, "int32"), self._STEP_MODULUS), "float32")
+        values = [step, lr, momentum, ops.cast(loss, "float32")]
+        for name in self.metric_names:
+            value = logs.get(name)
+            values.append(ops.cast(ops.mean(value), "float32") if value is not None
+                          else ops.cast(float("nan"), "float32"))
+        return ops.stack(values)
+
+    def _tracker_loss(self, ops, before, after, logs):
+        if before is None:
+            value = logs.get("loss")
+            return ops.cast(float("nan") if value is None else value, "float32")
+        return _batch_mean(before[0], before[1], after[0], after[1], ops=ops)
+
+    # -- the train steps, per backend ---------------------------------------- #
+    def _graph_step(self, original):
+        """Keras 3 TensorFlow, and PyTorch with torch.compile: the variables are written in place."""
+        import keras
+        from keras import backend
+
+        ops = keras.ops
+        tracker = _standard_tracker(self.model)
+        iterations = self.optimizer.iterations
+        tf_backend = backend.backend() == "tensorflow"
+
+        if tf_backend:
+            def copy(variable):
+                return ops.add(variable.value, 0)
+        else:
+            # A real copy: torch.compile may turn `x + 0` into an alias of the variable.
+            def copy(variable):
+                return variable.value.detach().clone()
+
+        def train_step(data):
+            with _StepScope():
+                # Reads ordered before the step's updates (TensorFlow orders the operations
+                # on one variable as written).
+                step = copy(iterations)
+                before = (copy(tracker.total), copy(tracker.count)) if tracker else None
+                lr, momentum = self._used_values(ops)
+                logs = dict(original(data))
+            after = (tracker.total.value, tracker.count.value) if tracker else None
+            row = self._row(ops, step, lr, momentum, self._tracker_loss(ops, before, after, logs),
+                            logs)
+            if tf_backend:
+                import tensorflow as tf
+
+                replica = tf.distribute.get_replica_context()
+                if replica is not None and replica.num_replicas_in_sync > 1:
+                    row = replica.all_reduce("mean", row)  # as Keras reduces the logs
+                _tf_write_row(self.buffer, step, row, self.rows)
+            else:
+                index = (step.reshape(1) % self.rows).long()
+                self.buffer.index_copy_(0, index, row.reshape(1, -1).to(self.buffer.dtype))
+            return logs
+
+        return train_step
+
+    def _jax_step(self, original):
+        import keras
+
+        ops = keras.ops
+        model, optimizer = self.model, self.optimizer
+        tracker = _standard_tracker(model)
+        metric_ids = [id(v) for v in model.metrics_variables]
+        optimizer_refs = list(model.optimizer.variables)
+        i_iterations = next(i for i, v in enumerate(optimizer_refs) if v is optimizer.iterations)
+        i_buffer = metric_ids.index(id(self.buffer))
+        i_tracker = ((metric_ids.index(id(tracker.total)), metric_ids.index(id(tracker.count)))
+                     if tracker else None)
+
+        def train_step(state, data):
+            optimizer_values, metrics_before = state[2], state[3]
+            with _StepScope():
+                # The optimizer's variables, as the loop carries them, for the reads.
+                with keras.StatelessScope(state_mapping=list(zip(optimizer_refs, optimizer_values))):
+                    lr, momentum = self._used_values(ops)
+                logs, state = original(state, data)
+            logs = dict(logs)
+            metrics_after = list(state[3])
+            pick = (lambda values: (values[i_tracker[0]], values[i_tracker[1]])) if tracker else None
+            loss = self._tracker_loss(ops, pick(metrics_before) if tracker else None,
+                                      pick(metrics_after) if tracker else None, logs)
+            step = optimizer_values[i_iterations]
+            row = self._row(ops, step, lr, momentum, loss, logs)
+            index = ops.mod(ops.cast(step, "int32"), self.rows)
+            metrics_after[i_buffer] = metrics_after[i_buffer].at[index].set(row)
+            return logs, (state[0], state[1], state[2], metrics_after) + tuple(state[4:])
+
+        return train_step
+
+    def _eager_torch_step(self, original):
+        tracker = _standard_tracker(self.model)
+        iterations = self.optimizer.iterations
+
+        def train_step(data):
+            # The step runs as Python: host reads cost less than tensor operations.
+            step = int(iterations.value)
+            before = (float(tracker.total.value), float(tracker.count.value)) if tracker else None
+            with _StepScope() as used:
+                logs = dict(original(data))
+            if tracker:
+                loss = float(_batch_mean(before[0], before[1], float(tracker.total.value),
+                                         float(tracker.count.value), ops=_NumpyOps))
+            else:
+                loss = float(logs["loss"]) if "loss" in logs else math.nan
+            row = self.buffer[step % self.rows]
+            row[self.STEP] = step % self._STEP_MODULUS
+            row[self.LR] = used.get("lr", math.nan)
+            row[self.MOMENTUM] = used.get("momentum", math.nan) if self.momentum_attribute else math.nan
+            row[self.LOSS] = loss
+            for j, name in enumerate(self.metric_names):
+                row[4 + j] = float(logs[name]) if name in logs else math.nan
+            return logs
+
+        return train_step
+
+    def _keras2_step(self, original):
+        import tensorflow as tf
+
+        model = self.model
+        tracker = loss_tracker(model)
+        tracker = tracker if tracker is not None and hasattr(tracker, "total") else None
+        iterations = self.optimizer.iterations
+
+        def train_step(data):
+            with _StepScope():
+                step = tf.identity(iterations)
+                before = (tf.identity(tracker.total), tf.identity(tracker.count)) if tracker else None
+                lr, momentum = self._used_values(_TfOps)
+                logs = dict(original(data))
+            replica = tf.distribute.get_replica_context()
+            replicas = replica.num_replicas_in_sync if replica is not None else 1
+            if tracker:
+                d_total = tf.identity(tracker.total) - before[0]
+                d_count = tf.identity(tracker.count) - before[1]
+                if replicas > 1:  # each replica saw its share of the batch
+                    d_total, d_count = replica.all_reduce("sum", [d_total, d_count])
+                loss = _batch_mean(0.0, 0.0, d_total, d_count, ops=tf)
+            else:
+                loss = self._tracker_loss(_TfOps, None, None, logs)
+            row = self._row(_TfOps, step, lr, momentum, loss, logs)
+            if replicas > 1:
+                metrics = replica.all_reduce("mean", row[4:])
+                row = tf.concat([row[:4], metrics], axis=0)
+            _tf_write_row(self.buffer, step, row, self.rows)
+            return logs
+
+        return train_step
+
+
+class _TfOps:
+    """The few ``keras.ops`` the recorder needs, in TensorFlow (for Keras 2 models)."""
 
     @staticmethod
-    def pop(logs):
-        """Removes the probe's value from ``logs``; returns it as a float, or None."""
-        if not logs or BATCH_LOSS_KEY not in logs:
-            return None
-        return float(np.asarray(logs.pop(BATCH_LOSS_KEY)))
+    def convert_to_tensor(value):
+        import tensorflow as tf
+
+        return tf.convert_to_tensor(value)
+
+    @staticmethod
+    def cast(value, dtype):
+        import tensorflow as tf
+
+        return tf.cast(value, dtype)
+
+    @staticmethod
+    def mean(value):
+        import tensorflow as tf
+
+        return tf.reduce_mean(value)
+
+    @staticmethod
+    def stack(values):
+        import tensorflow as tf
+
+        return tf.stack(values)
+
+    @staticmethod
+    def where(condition, a, b):
+        import tensorflow as tf
+
+        return tf.where(condition, a, b)
+
+    @staticmethod
+    def maximum(a, b):
+        import tensorflow as tf
+
+        return tf.maximum(a, b)
+
+    @staticmethod
+    def mod(a, b):
+        import tensorflow as tf
+
+        return tf.math.floormod(a, b)
+
+
+def _standard_tracker(model):
+    tracker = loss_tracker(model)
+    return tracker if tracker is not None and hasattr(tracker, "total") else None
+
+
+def _logged_metric_names(model):
+    """The names of the values a train step logs besides the loss (sorted), as far as known."""
+    try:
+        if is_keras2_model(model):
+            names = [m.name for m in model.metrics]
+        else:
+            names = list(model.get_metrics_result())
+    except Exception:  # metrics not built yet, or a custom `metrics` property
+        return []
+    return sorted(set(names) - {"loss"})
+
+
+# What the buffers hold before a step writes its row: no step is -1 (and NaN would differ
+# from itself where JAX checks that every process holds the same initial value).
+_NO_STEP = -1.0
+
+
+def _tf_buffer(tf, shape):
+    with tf.init_scope():
+        # ON_READ + ONLY_FIRST_REPLICA: under a tf.distribute strategy each replica writes
+        # its own copy (the rows agree: they are reduced over the replicas first).
+        return tf.Variable(tf.fill(shape, _NO_STEP), trainable=False, name="kerasclr_history",
+                           synchronization=tf.VariableSynchronization.ON_READ,
+                           aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+
+
+def _tf_write_row(buffer, step, row, rows):
+    import tensorflow as tf
+
+    index = tf.reshape(tf.math.floormod(tf.cast(step, tf.int64), rows), [1, 1])
+    update = tf.reshape(tf.cast(row, buffer.dtype), [1, -1])
+    if isinstance(buffer, tf.distribute.DistributedValues):
+        # Created in a strategy's scope (a replica's own copy): no scatter in place there.
+        buffer.assign(tf.tensor_scatter_nd_update(buffer, index, update))
+    else:
+        buffer.scatter_nd_update(index, update)
+
+
+def _history_metric(shape):
+    """A metric holding the JAX buffer (the fit loop carries metric variables)."""
+    import keras
+
+    class StepHistory(keras.metrics.Metric):
+        def __init__(self):
+            super().__init__(name="kerasclr_step_history")
+            self.buffer = self.add_variable(shape=shape, dtype="float32", name="buffer",
+                                            initializer=keras.initializers.Constant(_NO_STEP))
+
+        def update_state(self, *args, **kwargs):
+            pass
+
+        def result(self):
+            return {}  # logs nothing
+
+        def reset_state(self):
+            pass  # read at each epoch's end: not reset with the model's metrics
+
+    return StepHistory()
+
+
+def _forget_jax_test_function(model):
+    # With a distribution, the JAX test step is compiled for the model's metric variables:
+    # it is traced again when they change (ours added or removed).
+    try:
+        import keras
+    except ImportError:
+        return
+    if keras.backend.backend() == "jax" and keras.distribution.distribution() is not None:
+        model.test_function = None
 
 
 # --------------------------------------------------------------------------- #
@@ -751,18 +1056,31 @@ def eager_torch(model):
     return backend.backend() == "torch" and not getattr(model, "jit_compile", False)
 
 
-# The schedule's values in the optimizer step being traced, computed once per step: an
-# optimizer reads its momentum once per variable (and, with weight decay, its learning
-# rate too), and TensorFlow without XLA would run every copy of the formula. Thread-local:
-# the replica threads of a tf.distribute strategy trace their steps at the same time.
+# The values of the train step being traced (or run, in eager PyTorch), computed once per
+# step: an optimizer reads its momentum once per variable (and, with weight decay, its
+# learning rate too), TensorFlow without XLA would run every copy of the formula, and
+# StepRecorder records the very values the update used. Thread-local: the replica threads
+# of a tf.distribute strategy trace their steps at the same time.
 _STEP_VALUES = threading.local()
 
 
-def once_per_step(key, compute):
-    """``compute()``, evaluated once per optimizer step being traced (``ScheduleHook``).
+class _StepScope:
+    """The scope of one train step for ``once_per_step`` (opened by ``StepRecorder``)."""
 
-    Outside an ``apply()`` that the hook wraps (or in another thread) it is evaluated
-    at every call.
+    def __enter__(self):
+        self._outer = getattr(_STEP_VALUES, "values", None)
+        _STEP_VALUES.values = {}
+        return _STEP_VALUES.values
+
+    def __exit__(self, *exc):
+        _STEP_VALUES.values = self._outer
+        return False
+
+
+def once_per_step(key, compute):
+    """``compute()``, evaluated once per train step (within a ``StepRecorder``'s step).
+
+    Outside such a step (or in another thread) it is evaluated at every call.
     """
     values = getattr(_STEP_VALUES, "values", None)
     if values is None:
@@ -840,17 +1158,16 @@ class ScheduleHook:
         setattr_ = object.__setattr__
         iterations = lambda: keras.ops.cast(optimizer._iterations, "float32")  # noqa: E731
         overrides = {}
-        key = id(self)
         if self.lr_fn is not None:
             lr_fn = self.lr_fn
             overrides["_get_current_learning_rate"] = lambda: once_per_step(
-                (key, "lr"), lambda: lr_fn(iterations(), keras.ops))
+                "lr", lambda: lr_fn(iterations(), keras.ops))
         if self.momentum_fn is not None:
             momentum_fn = self.momentum_fn
             self._scheduled = _scheduled_value_class()(
                 self.momentum_shadow if self.momentum_shadow is not None else self._original_value,
                 name=f"kerasclr_{self.attribute}",
-                compute=lambda: once_per_step((key, "momentum"), lambda: keras.ops.cast(
+                compute=lambda: once_per_step("momentum", lambda: keras.ops.cast(
                     momentum_fn(iterations(), keras.ops), "float32")))
             setattr_(optimizer, self.attribute, self._scheduled)
             original_get_config = optimizer.get_config
@@ -872,31 +1189,18 @@ class ScheduleHook:
                 # Eager PyTorch: apply() runs as Python at each step, in one thread.
                 saved_lr = optimizer.__dict__.get("_learning_rate")
                 step = int(optimizer._iterations.value)
+                # once_per_step: the values StepRecorder records for this step.
                 if host_lr is not None:
-                    setattr_(optimizer, "_learning_rate", host_lr(step))
+                    setattr_(optimizer, "_learning_rate", once_per_step("lr", lambda: host_lr(step)))
                 if host_momentum is not None:
-                    setattr_(optimizer, attribute, host_momentum(step))
+                    setattr_(optimizer, attribute,
+                             once_per_step("momentum", lambda: host_momentum(step)))
                 try:
                     return original_apply(grads, trainable_variables)
                 finally:
                     setattr_(optimizer, "_learning_rate", saved_lr)
                     if host_momentum is not None:
                         setattr_(optimizer, attribute, original_value)
-
-            overrides["apply"] = apply
-        elif (self.lr_fn is not None or self.momentum_fn is not None) \
-                and keras.backend.backend() != "torch":
-            # TensorFlow and JAX trace apply() once per step: the values are computed
-            # once in it (once_per_step). Not with torch.compile, which would break its
-            # graph at the thread-local.
-            original_apply = optimizer.apply
-
-            def apply(grads, trainable_variables=None):
-                _STEP_VALUES.values = {}
-                try:
-                    return original_apply(grads, trainable_variables)
-                finally:
-                    _STEP_VALUES.values = None
 
             overrides["apply"] = apply
         for name, function in overrides.items():
@@ -916,13 +1220,18 @@ class ScheduleHook:
             _learning_rate_variable(optimizer)  # raises for a LearningRateSchedule
             lr_fn, original = self.lr_fn, hypers[lr_key]
             stand_ins[lr_key] = Keras2ScheduledValue(
-                _to_float(original), lambda: tf.cast(lr_fn(iterations, tf), tf.float32), original)
+                _to_float(original),
+                lambda: once_per_step("lr", lambda: tf.cast(lr_fn(iterations, tf), tf.float32)),
+                original)
         if self.momentum_fn is not None:
             self.attribute = require_momentum_attribute(optimizer)
             momentum_fn, original = self.momentum_fn, hypers[self.attribute]
             shadow = self.momentum_shadow if self.momentum_shadow is not None else _to_float(original)
             stand_ins[self.attribute] = Keras2ScheduledValue(
-                shadow, lambda: tf.cast(momentum_fn(iterations, tf), tf.float32), original)
+                shadow,
+                lambda: once_per_step("momentum",
+                                      lambda: tf.cast(momentum_fn(iterations, tf), tf.float32)),
+                original)
         self.optimizer = optimizer
         self._keras2_hypers = hypers
         self._keras2_saved = {key: hypers[key] for key in stand_ins}
