@@ -89,6 +89,8 @@ fit_one_cycle <- function(model, x, y = NULL, epochs = 1, batch_size = 32, max_l
   # Only what the user gave reaches Python's range test: its own defaults stay its own.
   range_args <- test[setdiff(intersect(names(test), names(range_test_args)), own_args)]
   pipeline <- kerasclr_py_module("pipeline")
+  # An interrupt (Ctrl+C) can unwind Python's frames without their cleanup: put the model back.
+  on.exit(kerasclr_py_module("range_test")$restore_unfinished(), add = TRUE)
   result <- py_call(do.call(pipeline$fit_one_cycle, c(
     list(model, test$x, test$y, epochs = as.integer(epochs), batch_size = as.integer(batch_size),
          max_lr = max_lr, range_test_args = if (length(range_args)) range_args,

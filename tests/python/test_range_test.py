@@ -132,6 +132,40 @@ def test_model_and_optimizer_restored_bit_for_bit(keras, opt_name, ending, trace
     model.fit(x[:32] if ending != "nan" else x[:32], y[:32], batch_size=16, verbose=0)
 
 
+def test_an_abandoned_run_is_restored_by_restore_unfinished(keras, monkeypatch):
+    """What R's wrappers do when an interrupt unwinds a run without running its `finally`."""
+    from kerasclr import range_test
+
+    x, y = _data()
+    model = _trained(keras, _model(keras, OPTIMIZERS["sgd_momentum"](keras)), x, y)
+    before = _state(model)
+
+    class Abandoned(BaseException):
+        pass
+
+    class Abandon(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 3:
+                raise Abandoned()
+
+    class NeverRemoved(list):  # as if the `finally` never ran: the snapshot stays registered
+        def remove(self, item):
+            pass
+
+    unfinished = NeverRemoved()
+    monkeypatch.setattr(range_test, "_UNFINISHED", unfinished)
+    with monkeypatch.context() as patch:
+        patch.setattr(range_test.ModelState, "restore", lambda self, variables=True: None)
+        with pytest.raises(Abandoned):
+            range_test.lr_range_test(model, x, y, num_iter=12, batch_size=16, verbose=False,
+                                     callbacks=[Abandon()])
+    assert len(unfinished) == 1
+    assert not all(np.array_equal(a, b) for a, b in zip(before.values(), _state(model).values()))
+    assert range_test.restore_unfinished() == 1
+    _assert_same_state(before, _state(model))
+    assert range_test.restore_unfinished() == 0  # nothing left
+
+
 def test_restore_false_keeps_weights_but_resets_hyperparameters(keras):
     from kerasclr.range_test import lr_range_test
 

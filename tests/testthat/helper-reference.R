@@ -23,3 +23,7 @@ sgd_reference <- function(x, y, w, b, lr, mom = rep(0, length(lr)), batch_size) 
   }
   list(w = w, b = b, losses = losses)
 }
+
+# The callbacks' history holds the float32 learning rates and momenta that the optimizer
+# used (recorded in the train step): compare them with the float64 formulas at this tolerance.
+float32 <- 1e-6

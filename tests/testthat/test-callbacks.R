@@ -54,8 +54,8 @@ test_that("callback_cyclic_lr() follows cyclic_lr() and the hand-computed SGD up
   expect_equal(names(df)[1:5], c("epoch", "iteration", "learning_rate", "momentum", "loss"))
   expect_equal(df$iteration, 0:5)
   expect_equal(df$epoch, c(0L, 0L, 0L, 1L, 1L, 1L))
-  expect_equal(df$learning_rate, as.numeric(lr), tolerance = 1e-12)
-  expect_equal(df$momentum, mom, tolerance = 1e-12)
+  expect_equal(df$learning_rate, as.numeric(lr), tolerance = float32)
+  expect_equal(df$momentum, mom, tolerance = float32)
 
   # Hand-computed (helper-reference.R): Keras SGD with momentum, MSE loss.
   ref <- sgd_reference(d$x, d$y, w0[[1]], w0[[2]], lr, mom, batch_size = 4)
@@ -79,10 +79,10 @@ test_that("schedule = a cyclic_lr() vector drives the rate (and its momentum att
   cb <- callback_cyclic_lr(schedule = lr)
   h <- model$fit(d$x, d$y, batch_size = 4L, epochs = 2L, verbose = 0L, callbacks = list(cb))
   df <- as.data.frame(cb)
-  expect_equal(df$learning_rate, c(as.numeric(lr), rep(lr[4], 2)), tolerance = 1e-12)
+  expect_equal(df$learning_rate, c(as.numeric(lr), rep(lr[4], 2)), tolerance = float32)
   expect_equal(df$momentum, c(attr(lr, "momentum"), rep(attr(lr, "momentum")[4], 2)),
-               tolerance = 1e-12)
-  expect_equal(unlist(h$history$learning_rate), df$learning_rate[c(3, 6)], tolerance = 1e-12)
+               tolerance = float32)
+  expect_equal(unlist(h$history$learning_rate), df$learning_rate[c(3, 6)], tolerance = float32)
 })
 
 test_that("lr_range takes the bounds; callback_one_cycle() infers its length", {
@@ -93,14 +93,15 @@ test_that("lr_range takes the bounds; callback_one_cycle() infers its length", {
   cb <- callback_cyclic_lr(lr_range = res, step_size = 3)
   model$fit(d$x, d$y, batch_size = 4L, epochs = 2L, verbose = 0L, callbacks = list(cb))
   expect_equal(as.data.frame(cb)$learning_rate,
-               as.numeric(cyclic_lr(0:5, base_lr = 0.002, max_lr = 0.02, step_size = 3)))
+               as.numeric(cyclic_lr(0:5, base_lr = 0.002, max_lr = 0.02, step_size = 3)),
+               tolerance = float32)
 
   model <- tiny_model(keras, keras$optimizers$Adam())
   cb <- callback_one_cycle(max_lr = res)
   model$fit(d$x, d$y, batch_size = 4L, epochs = 3L, verbose = 0L, callbacks = list(cb))
   want <- one_cycle_lr(9, max_lr = 0.02)
   df <- as.data.frame(cb)
-  expect_equal(df$learning_rate, as.numeric(want), tolerance = 1e-12)
+  expect_equal(df$learning_rate, as.numeric(want), tolerance = float32)
   # By default the optimizer's own momentum (here beta_1) is left alone ...
   expect_true(all(is.na(df$momentum)))
   expect_equal(model$optimizer$beta_1, 0.9)
@@ -108,7 +109,7 @@ test_that("lr_range takes the bounds; callback_one_cycle() infers its length", {
   model <- tiny_model(keras, keras$optimizers$Adam())
   cb <- callback_one_cycle(max_lr = res, momentum = c(0.95, 0.85))
   model$fit(d$x, d$y, batch_size = 4L, epochs = 3L, verbose = 0L, callbacks = list(cb))
-  expect_equal(as.data.frame(cb)$momentum, attr(want, "momentum"), tolerance = 1e-12)
+  expect_equal(as.data.frame(cb)$momentum, attr(want, "momentum"), tolerance = float32)
 })
 
 test_that("an R scale_fn is evaluated in R; plot() draws and restores par()", {
@@ -122,7 +123,7 @@ test_that("an R scale_fn is evaluated in R; plot() draws and restores par()", {
   expect_gte(calls, 1)
   expect_equal(as.data.frame(cb)$learning_rate,
                as.numeric(cyclic_lr(0:5, base_lr = 0.01, max_lr = 0.05, step_size = 1,
-                                    scale_fn = function(cycle) 1 / cycle)), tolerance = 1e-12)
+                                    scale_fn = function(cycle) 1 / cycle)), tolerance = float32)
   file <- tempfile(fileext = ".pdf")
   grDevices::pdf(file)
   old <- par(no.readonly = TRUE)

@@ -48,13 +48,13 @@ test_that("callback_cyclic_lr() cycles the rate and momentum of a Keras 2 SGD(mo
   lr <- cyclic_lr(0:5, base_lr = 0.01, max_lr = 0.05, step_size = 2, momentum = c(0.95, 0.8))
   df <- as.data.frame(cb)
   expect_equal(df$iteration, 0:5)
-  expect_equal(df$learning_rate, as.numeric(lr), tolerance = 1e-12)
-  expect_equal(df$momentum, attr(lr, "momentum"), tolerance = 1e-12)
+  expect_equal(df$learning_rate, as.numeric(lr), tolerance = float32)
+  expect_equal(df$momentum, attr(lr, "momentum"), tolerance = float32)
   ref <- sgd_reference(d$x, d$y, w0[[1]], w0[[2]], lr, attr(lr, "momentum"), batch_size = 4)
   expect_equal(as.numeric(model$get_weights()[[1]]), ref$w, tolerance = 1e-5)
   expect_equal(as.numeric(model$get_weights()[[2]]), ref$b, tolerance = 1e-5)
   expect_equal(df$loss, ref$losses, tolerance = 1e-5)
-  expect_equal(unlist(h$history$learning_rate), df$learning_rate[c(3, 6)], tolerance = 1e-12)
+  expect_equal(unlist(h$history$learning_rate), df$learning_rate[c(3, 6)], tolerance = float32)
   expect_equal(model$optimizer$get_config()$momentum, 0.9)  # its own value, after fit()
 })
 
@@ -67,8 +67,8 @@ test_that("callback_one_cycle() drives a Keras 2 Adam on R integer class labels"
   model$fit(d$x, d$y, batch_size = 32L, epochs = 3L, verbose = 0L, callbacks = list(cb))
   want <- one_cycle_lr(9, max_lr = 0.01)
   df <- as.data.frame(cb)
-  expect_equal(df$learning_rate, as.numeric(want), tolerance = 1e-12)
-  expect_equal(df$momentum, attr(want, "momentum"), tolerance = 1e-12)  # Adam's beta_1
+  expect_equal(df$learning_rate, as.numeric(want), tolerance = float32)
+  expect_equal(df$momentum, attr(want, "momentum"), tolerance = float32)  # Adam's beta_1
   expect_true(all(is.finite(df$loss)))
   pdf(NULL)
   on.exit(grDevices::dev.off(), add = TRUE)
@@ -93,7 +93,7 @@ test_that("a generator with steps_per_epoch (what fit_generator() passes) and an
   lr <- cyclic_lr(0:5, base_lr = 0.01, max_lr = 0.05, step_size = 1,
                   scale_fn = function(cycle) 1 / cycle, momentum = c(0.95, 0.8))
   df <- as.data.frame(cb)
-  expect_equal(df$learning_rate, as.numeric(lr), tolerance = 1e-12)
+  expect_equal(df$learning_rate, as.numeric(lr), tolerance = float32)
   ref <- sgd_reference(d$x, d$y, w0[[1]], w0[[2]], lr, attr(lr, "momentum"), batch_size = 4)
   expect_equal(as.numeric(model$get_weights()[[1]]), ref$w, tolerance = 1e-5)
 })

@@ -324,6 +324,7 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
 
     # ---- the runs ----
     state = ModelState.capture(model)
+    _UNFINISHED.append(state)
     runs, columns = [], {}
     user_callbacks = list(fit_kwargs.pop("callbacks", None) or [])
     # An R generator function's batches are drawn on the main thread (see MainThreadBatches).
@@ -386,6 +387,7 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
     finally:
         # Always the hyperparameters; the variables unless restore=False after a clean run.
         state.restore(variables=restore or not completed)
+        _UNFINISHED.remove(state)
 
     best = min(range(len(runs)), key=lambda i: runs[i]["score"])
     return RangeTestResult(
@@ -400,6 +402,24 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
     )
 
 
+
+
+# The snapshots of range tests still running. An R interrupt can unwind the Python frames
+# of a test without running their `finally` (reticulate 1.28; seen under testthat): the R
+# functions then call restore_unfinished() on their way out.
+_UNFINISHED: list = []
+
+
+def restore_unfinished():
+    """Puts back the models of range tests whose run was abandoned mid-way; returns how many.
+
+    A no-op after every test that ended normally or with an exception.
+    """
+    count = 0
+    while _UNFINISHED:
+        _UNFINISHED.pop().restore()
+        count += 1
+    return count
 
 
 def _run_score(records):
