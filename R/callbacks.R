@@ -24,9 +24,11 @@
 #' After `fit()` the optimizer's learning rate holds the value of the next step;
 #' `momentum`/`beta_1` are left as they were. Each epoch's `learning_rate` (and
 #' `momentum`) are added to the logs, hence to the history returned by `fit()`. The
-#' callback also keeps its own per-batch history (iteration, learning rate, momentum,
-#' the true loss of each batch rather than Keras' running mean, and the logged
-#' metrics), accumulated over `fit()` calls: see `as.data.frame()` and `plot()` below.
+#' callback also keeps its own per-step history (iteration, the learning rate and
+#' momentum the optimizer used, the true loss of each batch rather than Keras' running
+#' mean, and the logged metrics), accumulated over `fit()` calls: see `as.data.frame()`
+#' and `plot()` below. The train step records it itself, into a buffer read once per
+#' epoch, so the callback runs no R or Python code per batch.
 #' `cb$reset(base_lr = NULL, max_lr = NULL, step_size = NULL)` starts a new cycle at the
 #' current step, optionally with new bounds (the history is kept).
 #'
@@ -185,16 +187,17 @@ callback_one_cycle <- function(max_lr, total_iterations = NULL, pct_start = 0.3,
 
 #' The per-batch history of a learning-rate callback
 #'
-#' `as.data.frame()` returns one row per training step (per execution with
-#' `steps_per_execution > 1`) seen by a [callback_cyclic_lr()] or [callback_one_cycle()]
-#' callback, over all the `fit()` calls it was used in. Data frames of several callbacks
+#' `as.data.frame()` returns one row per training step (with `steps_per_execution > 1`
+#' too) seen by a [callback_cyclic_lr()] or [callback_one_cycle()] callback, over all the
+#' `fit()` calls it was used in. The train step records each row as it runs. Data frames of several callbacks
 #' (or of the same callback at different times) can be combined with `rbind()`.
 #'
 #' @param x A callback made by [callback_cyclic_lr()] or [callback_one_cycle()].
 #' @param row.names,optional Ignored (for compatibility with the generic).
 #' @param ... Ignored.
 #' @returns A data frame with columns `epoch` (0-based, as Keras counts), `iteration`
-#'   (the optimizer's 0-based step), `learning_rate`, `momentum` (`NA` when not cycled),
+#'   (the optimizer's 0-based step), `learning_rate` and `momentum` (the values the update
+#'   used, in the optimizer's float32; `momentum` is `NA` when not cycled),
 #'   `loss` (the loss of that batch, not Keras' running mean) and one column per other
 #'   logged value (metrics, as Keras logs them: running means over the epoch).
 #' @family callbacks

@@ -45,9 +45,8 @@ module, and nowhere else (the callback classes only declare Keras 2's
   ``apply`` and ``get_config`` (overridden during ``fit()``);
 - models: ``_loss_tracker``, ``_jax_state`` / ``_jax_state_synced`` (the JAX fit
   loop's carried state), an instance ``train_step`` (the JAX one's
-  ``(trainable, non_trainable, optimizer, metrics)`` state layout);
-- callbacks: the batch index of ``on_train_batch_end`` with ``steps_per_execution``
-  (``execution_begins``).
+  ``(trainable, non_trainable, optimizer, metrics)`` state layout), ``_metrics``
+  (the list of a model's own metrics: ``StepRecorder``'s JAX buffer is added there).
 
 Keras 2 (``tf_keras``, section "Keras 2"), checked with tf_keras 2.21 (its
 optimizers in ``tf_keras.optimizers`` and the legacy ones in
@@ -88,7 +87,6 @@ __all__ = [
     "metric_variables",
     "truncate_list",
     "Keras2CallbackMixin",
-    "execution_begins",
     "once_per_step",
     "sync_jax_state",
     "drop_jax_state",
@@ -103,30 +101,6 @@ __all__ = [
 def is_keras2_model(model_or_optimizer):
     """True for ``tf_keras`` (Keras 2) models and optimizers."""
     return type(model_or_optimizer).__module__.startswith("tf_keras")
-
-
-def execution_begins(model, batches):
-    """The first step of each execution, from the ``batch`` of ``on_train_batch_end``.
-
-    With ``steps_per_execution > 1`` callbacks see one event per execution. Keras
-    3.11 and later (and Keras 2) pass ``on_train_batch_end`` the index of the
-    execution's last batch in the epoch, Keras 3.8 to 3.10 its first (checked:
-    3.8.0, 3.9.0, 3.10.0, 3.11.0, 3.15.1).
-
-    Args:
-        model: the model being trained.
-        batches: the sorted ``batch`` values of one epoch's events.
-
-    Returns:
-        An int64 array: the 0-based step in the epoch at which each event began.
-    """
-    batches = np.asarray(batches, dtype=np.int64)
-    if not is_keras2_model(model):
-        import keras
-
-        if tuple(int(v) for v in keras.version().split(".")[:2]) < (3, 11):
-            return batches
-    return np.concatenate([[0], batches[:-1] + 1]).astype(np.int64)
 
 
 def _model_optimizer(model_or_optimizer):
