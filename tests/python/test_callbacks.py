@@ -201,6 +201,35 @@ def test_reset_restarts_the_cycle_with_new_bounds(keras):
         np.arange(3), base_lr=0.001, max_lr=0.002, step_size=2))
 
 
+@pytest.mark.parametrize("scale_fn", [None, "numpy"])
+def test_reset_during_fit_takes_effect_at_the_next_step(keras, scale_fn):
+    """Mid-fit, also when the fit's values were tabulated at its start (a custom scale_fn)."""
+    from kerasclr import policies, callbacks
+
+    x, y = make_data(n=12)
+    cycle = dict(CYCLE)
+    if scale_fn:
+        cycle["scale_fn"] = lambda c: 1.0 / np.asarray(c)  # noqa: E731  (numpy only: tabulated)
+    model = make_model(keras, keras.optimizers.SGD(0.1))
+    start = _weights(model)
+    cb = callbacks.CyclicLR(**cycle)
+
+    class ResetAt(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 1:  # after steps 0 and 1
+                cb.reset(base_lr=0.001, max_lr=0.002)
+
+    model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[cb, ResetAt()])
+    new = dict(cycle, base_lr=0.001, max_lr=0.002)
+    # A reset at batch 1 of each epoch: new cycles start at steps 2 and 5.
+    want = np.r_[policies.cyclic_lr(np.arange(2), **cycle), policies.cyclic_lr(np.arange(3), **new),
+                 policies.cyclic_lr(np.arange(1), **new)]
+    h = cb.history_arrays()
+    np.testing.assert_allclose(h["learning_rate"], want, rtol=FLOAT32)
+    expected, _ = simulate(start, x, y, 4, 2, sgd(want))
+    _assert_weights(model, expected)
+
+
 def test_custom_python_scale_fn_known_and_unknown_length(keras):
     from kerasclr import policies, callbacks
 

@@ -174,7 +174,7 @@ def test_unknown_length_and_an_r_style_scale_fn(tf_keras, monkeypatch):
     cb = callbacks.CyclicLR(momentum=MOMENTUM, **cycle)
     model.fit(batches(3), epochs=1, verbose=0, callbacks=[cb])  # 9 steps
     model.fit(batches(1), epochs=1, verbose=0, callbacks=[cb])  # 3 more
-    assert cb._fit_end > 12  # grown
+    assert cb._fit_table.end > 12  # grown
     # The values of the optimizer's iterations. (tf_keras' optimizers count one more
     # iteration when a generator runs out: the second fit starts at 10.)
     it = cb.history_arrays()["iteration"]

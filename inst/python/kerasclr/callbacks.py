@@ -74,6 +74,72 @@ def _table_lookup(table, it, xp, offset=0):
     return xp.take(xp.convert_to_tensor(table.astype("float32")), index)
 
 
+class FitTable:
+    """The learning rate and momentum of every step of one fit, computed at its start.
+
+    One vectorized call of the policy (an R ``scale_fn`` included) fills it for steps
+    ``start .. end - 1``; the train step then looks its values up (steps past the end
+    hold the last value). Where the table lives depends on the train step (``kind``):
+
+    - ``"variables"``: ``tf.Variable``s, on TensorFlow without XLA (which would run every
+      small op of the formula separately: about 25 us per step for a cycle with momentum)
+      and in Keras 2. The traced step reads them, so it stays valid for the next fit,
+      refilled; a fit of unknown length is covered by extending them (Keras 2).
+    - ``"constants"``: arrays baked into the traced step (a custom ``scale_fn`` on the other
+      compiled backends: the step is traced again for each fit).
+    - ``"host"``: Python floats, for eager PyTorch (its step is Python anyway).
+    """
+
+    LR, MOMENTUM = 0, 1
+
+    def __init__(self, kind, values_at):
+        self.kind = kind
+        self._values_at = values_at  # steps -> (learning rates, momenta) as float64 arrays
+        self.start = self.end = 0
+        self._columns = None
+        self._variables = None  # (start, lr, momentum) for "variables"
+
+    def fill(self, start, end):
+        """Computes the values of steps ``start .. end - 1``."""
+        lr, momentum = self._values_at(np.arange(start, end))
+        self.start, self.end = int(start), int(end)
+        if self.kind == "host":
+            self._columns = (lr.tolist(), momentum.tolist())
+        elif self.kind == "constants":
+            self._columns = (lr, momentum)
+        else:
+            import tensorflow as tf
+
+            columns = [np.nan_to_num(c).astype("float32") for c in (lr, momentum)]
+            if self._variables is None:
+                self._variables = (tf.Variable(self.start, dtype=tf.int64, trainable=False),) + \
+                    tuple(tf.Variable(c, shape=tf.TensorShape([None]), trainable=False) for c in columns)
+            else:
+                for variable, value in zip(self._variables, [self.start] + columns):
+                    variable.assign(value)
+        return self
+
+    def graph(self, column, it, xp):
+        """The value at iteration ``it`` inside the train step (``xp``: keras.ops or tf)."""
+        if self.kind == "constants":
+            return _table_lookup(self._columns[column], it, xp, self.start)
+        import tensorflow as tf
+
+        start, values = self._variables[0], self._variables[1 + column]
+
+        def index():
+            return tf.clip_by_value(tf.cast(it, tf.int64) - start, 0, tf.size(values, tf.int64) - 1)
+
+        # The lr and momentum columns have the same length: one index per step.
+        return tf.gather(values, training.once_per_step((id(self), "index"), index))
+
+    def host(self, column, step):
+        """The value at ``step`` as a Python float (computed afresh outside the table)."""
+        if self.start <= step < self.end:
+            return self._columns[column][step - self.start]
+        return float(self._values_at(np.asarray([step]))[column][0])
+
+
 class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
     """What CyclicLR and OneCycle share: a Keras 3 callback that also runs in Keras 2.
 
@@ -118,15 +184,13 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
         self._origin_pending = False
         self._hook = None
         self._host_mode = False
-        self._table = None
+        self._fit_table = None    # FitTable of this fit, or None (the formula in the step)
+        self._variables_table = None  # the "variables" FitTable, kept for the traced step
         self._epoch_open = False
         self._version = 0         # bumped whenever the policy (hence the traced step) changes
         self._traced = None       # (key, train_function) traced with our hook
         self._recorder = None     # training.StepRecorder: the history, recorded in the step
-        self._host_table = None
-        self._tf_tables = None    # (start, lr, momentum) tf.Variables (TensorFlow without XLA, Keras 2)
-        self._use_tf_tables = False
-        self._grow_at = None      # step at which the tables are extended (Keras 2, unknown length)
+        self._grow_at = None      # step at which the table is extended (Keras 2, unknown length)
 
     # -- subclasses provide ------------------------------------------------- #
     def _lr(self, it, xp):
@@ -167,53 +231,56 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
             training.require_momentum_attribute(optimizer)  # before _begin_fit() changes anything
         start, fit_steps = self._begin_fit()
         self._host_mode = False
-        previous_table = self._table
-        self._table = None
-        self._use_tf_tables = False
-        self._host_table = None
+        previous = self._fit_table
         self._grow_at = None
         self.__dict__.pop("on_train_batch_begin", None)  # set again for host values (Keras 3)
-        self.__dict__.pop("on_train_batch_end", None)  # set again to grow the tables (Keras 2)
-        if training.is_keras2_model(model):
-            # Keras 2: the TensorFlow tables, whatever the policy (an R scale_fn too).
-            if fit_steps is not None:
-                self._fill_tf_tables(start, start + fit_steps + 1)
-            else:
-                self._fill_tf_tables(start, start + self._TABLE_CHUNK, grow=True)
-        else:
-            self._plan_keras3(model, start, fit_steps)
-        if self._table is not None or previous_table is not None:
+        self.__dict__.pop("on_train_batch_end", None)  # set again to grow the table (Keras 2)
+        self._fit_table = self._plan_fit_table(model, start, fit_steps)
+        if "constants" in (getattr(previous, "kind", None), getattr(self._fit_table, "kind", None)):
             self._version += 1  # the table is baked into the traced step
         self._plain_train_function = model.train_function
         self._start_hook()
 
-    def _plan_keras3(self, model, start, fit_steps):
-        """How this fit's values reach a Keras 3 train step (tables, host values)."""
-        if not self._graph_safe():
+    def _plan_fit_table(self, model, start, fit_steps):
+        """How this fit's values reach its train step: a FitTable, or None (the formula)."""
+        if training.is_keras2_model(model):
+            # Keras 2: a table of variables, whatever the policy (an R scale_fn too).
+            table = self._table_of("variables")
             if fit_steps is not None:
-                span = np.arange(start, start + fit_steps + 1)
-                self._table = (start, self.learning_rate_at(span),
-                               None if self.momentum is None else self.momentum_at(span))
-            elif self.momentum is not None:
+                return table.fill(start, start + fit_steps + 1)
+            return self._extend_when_near_the_end(table.fill(start, start + self._TABLE_CHUNK))
+        if not self._graph_safe() and fit_steps is None:
+            if self.momentum is not None:
                 raise ValueError(
                     "Momentum cycling with a custom `scale_fn` needs the number of steps of the "
                     "fit (give `steps_per_epoch`), or use a named `mode`, or `momentum=None`.")
-            else:
-                self._host_mode = True
-        # Only a custom scale_fn over a fit of unknown length needs per-batch Python work
-        # on the compiled backends (eager PyTorch is handled inside the optimizer step).
-        if self._host_mode and not training.eager_torch(model):
-            self.on_train_batch_begin = self._set_host_learning_rate
-        # TensorFlow without XLA runs every small op of the formula separately (about
-        # 25 us per step for a cycle with momentum): look the values up instead, in
-        # tables of the fit held by tf.Variables, so the traced step stays reusable.
-        if fit_steps is not None and _tf_graph_without_xla(model):
-            self._fill_tf_tables(start, start + fit_steps + 1)
-        # Eager PyTorch gets plain floats per step: look them up in a table of the fit.
-        if training.eager_torch(model) and fit_steps is not None:
-            span = np.arange(start, start + fit_steps + 1)
-            self._host_table = (start, self.learning_rate_at(span).tolist(),
-                                self.momentum_at(span).tolist())
+            # A custom scale_fn over a fit of unknown length: the rate is computed in Python
+            # (or R) before each batch (eager PyTorch: in its optimizer step).
+            self._host_mode = True
+            if not training.eager_torch(model):
+                self.on_train_batch_begin = self._set_host_learning_rate
+            return None
+        if fit_steps is None:
+            return None  # the formula, in the step
+        if training.eager_torch(model):
+            kind = "host"
+        elif _tf_graph_without_xla(model):
+            kind = "variables"
+        elif not self._graph_safe():
+            kind = "constants"
+        else:
+            return None
+        return self._table_of(kind).fill(start, start + fit_steps + 1)
+
+    def _table_of(self, kind):
+        if kind != "variables":
+            return FitTable(kind, self._values_at)
+        if self._variables_table is None:  # kept: the traced step reads its variables
+            self._variables_table = FitTable(kind, self._values_at)
+        return self._variables_table
+
+    def _values_at(self, steps):
+        return self.learning_rate_at(steps), self.momentum_at(steps)
 
     def _begin_fit(self):
         """The fit's first optimizer step and its length in steps (None when unknown)."""
@@ -226,76 +293,39 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
         self._prepare(start, fit_steps)
         return start, fit_steps
 
-    def _fill_tf_tables(self, start, end, grow=False):
-        """Fills the tables for steps ``start .. end - 1``; ``grow``: extend them when near the end."""
-        import tensorflow as tf
+    def _extend_when_near_the_end(self, table):
+        """A Keras 2 fit of unknown length: its table is extended as the fit goes on.
 
-        self._table_start = start
-        span = np.arange(start, end)
-        lr = self.learning_rate_at(span).astype("float32")
-        momentum = (self.momentum_at(span) if self.momentum is not None
-                    else np.zeros_like(span, dtype=np.float64)).astype("float32")
-        if self._tf_tables is None:
-            variable = lambda value: tf.Variable(value, shape=tf.TensorShape([None]),  # noqa: E731
-                                                 trainable=False)
-            self._tf_tables = (tf.Variable(start, dtype=tf.int64, trainable=False),
-                               variable(lr), variable(momentum))
-        else:
-            self._tf_tables[0].assign(start)
-            self._tf_tables[1].assign(lr)
-            self._tf_tables[2].assign(momentum)
-        self._fit_end = end
-        self._use_tf_tables = True
-        # Keras 2 runs the batch-end hook before the next step: extend the tables
-        # there, while one more execution still fits in them.
-        self._grow_at = end - 2 * training.steps_per_execution(self.model) if grow else None
-        if grow:
-            self.on_train_batch_end = self._grow_tables_when_near_the_end
-
-    def _grow_tf_tables(self):
-        start = self._table_start
-        self._fill_tf_tables(start, self._fit_end + max(self._TABLE_CHUNK, self._fit_end - start),
-                             grow=True)
-
-    def _tf_lookup(self, table, it):
-        import tensorflow as tf
-
-        def index():
-            start = self._tf_tables[0]
-            return tf.clip_by_value(tf.cast(it, tf.int64) - start, 0, tf.size(table, tf.int64) - 1)
-
-        # The lr and momentum tables have the same length: one index per step.
-        return tf.gather(table, training.once_per_step((id(self), "index"), index))
-
-    # The tables (_table, _tf_tables, _host_table) are (start, lr, momentum) triples.
-    _LR, _MOMENTUM = 1, 2
+        Keras 2 runs the batch-end hook before the next step: the table is extended
+        there (at least doubled), while one more execution still fits in it.
+        """
+        self._grow_at = table.end - 2 * training.steps_per_execution(self.model)
+        self.on_train_batch_end = self._grow_table_when_near_the_end
+        return table
 
     def _graph_value(self, column, formula, it, xp):
-        """In the train step: the value from a table of the fit, else from the formula."""
-        if self._use_tf_tables:
-            return self._tf_lookup(self._tf_tables[column], it)
-        if self._table is not None:
-            return _table_lookup(self._table[column], it, xp, self._table[0])
+        """In the train step: the value from the fit's table, else from the formula."""
+        if self._fit_table is not None and self._fit_table.kind != "host":
+            return self._fit_table.graph(column, it, xp)
         return formula(self._relative(it, xp), xp)
 
     def _graph_lr(self, it, xp):
-        return self._graph_value(self._LR, self._lr, it, xp)
+        return self._graph_value(FitTable.LR, self._lr, it, xp)
 
     def _graph_momentum(self, it, xp):
-        return self._graph_value(self._MOMENTUM, self._momentum, it, xp)
+        return self._graph_value(FitTable.MOMENTUM, self._momentum, it, xp)
 
     def _host_value(self, column, at, step):
         """A Python float for ``step``: from the fit's host table, else ``at(step)``."""
-        table = self._host_table
-        if table is not None and 0 <= step - table[0] < len(table[column]):
-            return table[column][step - table[0]]
+        if self._fit_table is not None and self._fit_table.kind == "host":
+            return self._fit_table.host(column, step)
         return float(at(step))
 
     def _host_lr(self, step):
-        return self._host_value(self._LR, self.learning_rate_at, step)
+        return self._host_value(FitTable.LR, self.learning_rate_at, step)
 
     def _host_momentum(self, step):
-        return self._host_value(self._MOMENTUM, self.momentum_at, step)
+        return self._host_value(FitTable.MOMENTUM, self.momentum_at, step)
 
     def _start_hook(self):
         """Installs the hook and the train step traced with it (cached across fits)."""
@@ -319,11 +349,13 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
                 momentum_fn=self._graph_momentum if momentum else None,
                 momentum_shadow=max(self.momentum) if momentum else None)
         self._hook = hook.install()
-        self._recorder = self._history_recorder(model)
+        if self._recorder is None or not self._recorder.installed:  # mid-fit (reset()): kept
+            self._recorder = self._history_recorder(model)
         self._recorder.install()
         # The traced step depends on the policy; trace again only when it changed.
         key = (id(model), id(self._hook.optimizer), self._version, eager or self._host_mode,
-               self._use_tf_tables, training.steps_per_execution(model), self._recorder.signature)
+               getattr(self._fit_table, "kind", None), training.steps_per_execution(model),
+               self._recorder.signature)
         cached = self._traced
         if cached is not None and cached[0] == key:
             model.train_function = cached[1]
@@ -349,7 +381,6 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
         self._hook.remove()
         self._hook = None
         self._recorder.remove()
-        self._host_table = None
         model = self.model
         # Keep our traced step for the next fit with this callback; give the model
         # back the step it had, so that a later fit without us is not scheduled.
@@ -365,10 +396,12 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
         step = self._epoch_start + batch
         training.set_learning_rate(self.model, self._host_lr(step))
 
-    def _grow_tables_when_near_the_end(self, batch, logs=None):
+    def _grow_table_when_near_the_end(self, batch, logs=None):
         # Keras 2, a fit of unknown length (its batch hooks run in order).
         if self._epoch_start + batch + 1 >= self._grow_at:
-            self._grow_tf_tables()
+            table = self._fit_table
+            table.fill(table.start, table.end + max(self._TABLE_CHUNK, table.end - table.start))
+            self._extend_when_near_the_end(table)
 
     def _close_epoch(self):
         """Reads the epoch's rows of the history from the train step's buffer (once per epoch)."""
@@ -564,12 +597,12 @@ class CyclicLR(ScheduleCallback):
         policies.check_cycle_args(**cycle)
         self._cycle = cycle
         self._version += 1
-        self._host_table = None
         if self._hook is not None:
             self._origin = training.optimizer_step(self.model)
-            if self._use_tf_tables:  # no re-tracing needed
-                self._fill_tf_tables(self._origin, self._fit_end, grow=self._grow_at is not None)
-            else:
+            table = self._fit_table
+            if table is not None:
+                table.fill(self._origin, max(table.end, self._origin + 1))
+            if table is None or table.kind == "constants":
                 self._start_hook()  # re-traces the train step with the new cycle
         else:
             self._origin_pending = True

@@ -528,9 +528,13 @@ class StepRecorder:
 
     # -- installing -------------------------------------------------------- #
     def install(self):
+        """Wraps the model's train step; again when installed (a new function: JAX traces it anew)."""
         model = self.model
+        if self.installed:
+            model.__dict__.pop("train_step", None)
         original = model.train_step
-        if self._metric is not None:  # first: the JAX step finds its variable among the metrics'
+        # First: the JAX step finds its variable among the model's metrics.
+        if self._metric is not None and all(m is not self._metric for m in model._metrics):
             model._metrics.append(self._metric)
             _forget_jax_test_function(model)
         if is_keras2_model(model):
