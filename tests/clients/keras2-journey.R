@@ -150,9 +150,15 @@ one_cycle_with <- function(optimizer, ...) {
   one_cycle <- callback_one_cycle(max_lr = 0.05, ...)
   history <- fit_blog(model, list(one_cycle))
   recorded <- as.data.frame(one_cycle)
-  expected <- one_cycle_lr(n * nb_epochs, max_lr = 0.05)
+  args <- list(...)
+  expected <- one_cycle_lr(n * nb_epochs, max_lr = 0.05,
+                           momentum = if (is.null(args$momentum)) c(0.95, 0.85) else args$momentum)
   check_close(recorded$learning_rate, expected, "learning rate")
-  check_close(recorded$momentum, attr(expected, "momentum"), "momentum")
+  if (is.null(args$momentum)) {  # the default leaves the optimizer's own momentum alone
+    check(all(is.na(recorded$momentum)), "momentum was cycled, but `momentum = NULL` is the default")
+  } else {
+    check_close(recorded$momentum, attr(expected, "momentum"), "momentum")
+  }
   check(length(slow_warning()) == 0, "tf_keras warned: ", slow_warning()[1])
   plot(one_cycle)
 }
@@ -162,8 +168,8 @@ step_keras2("the same with callback_one_cycle(max_lr = 0.05, keras2 = TRUE)",
             one_cycle_with(optimizer_sgd(momentum = 0.9), keras2 = TRUE))
 step("optimizer_rmsprop(momentum = 0.9) + fit_generator() + callback_one_cycle()",
      one_cycle_with(optimizer_rmsprop(momentum = 0.9)))
-step("optimizer_adam() + fit_generator() + callback_one_cycle() (cycles beta_1)",
-     one_cycle_with(optimizer_adam()))
+step("optimizer_adam() + fit_generator() + callback_one_cycle(momentum = c(0.95, 0.85)) (cycles beta_1)",
+     one_cycle_with(optimizer_adam(), momentum = c(0.95, 0.85)))
 
 # ---------------------------------------------------------------------------------------
 # 2. fit() with arrays: validation_split, callback_model_checkpoint(), two fits, plot().
