@@ -14,6 +14,7 @@ constant and cosine schedules) is measured by bench/bench-panel.py.
 Prints the tables whatever they show.
 """
 
+import gc
 import json
 import os
 import statistics
@@ -51,6 +52,9 @@ def _overhead_one_backend():
         return model
 
     def timed(f):
+        # The previous repeat's garbage (a whole cold model, with cycles) is collected first,
+        # so that the cyclic collector does not land in whichever case runs next.
+        gc.collect()
         t = time.perf_counter()
         f()
         return time.perf_counter() - t
