@@ -355,7 +355,7 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
                     print(f"lr range test [{label}]", file=sys.stdout)
                 progbar = keras.utils.Progbar(num_iter, stateful_metrics=["lr", "loss", "val_loss"])
             recorder = _callback_class()(lrs, num_iter, smooth, diverge_threshold, state, val_data, progbar)
-            fresh_trace = training.FreshTrace(model).install() if retrace else None
+            fresh_trace = training.FreshTrace(model, optimizer).install() if retrace else None
             try:
                 model.fit(fit_x, y, verbose=0, callbacks=[recorder] + feeders + user_callbacks,
                           **fit_plan, **fit_kwargs)

@@ -19,9 +19,9 @@ and Keras 2 (``tf_keras``) where the training loop is concerned:
   the running mean of the epoch (the loss tracker is a ``keras.metrics.Mean``
   weighted by batch size); the batch's own value is recovered exactly (up to
   float32 rounding) by differencing the tracker's ``total``/``count`` variables.
-  On JAX those variables are stale during an epoch; the current values are in
-  ``model._jax_state["metrics_variables"]`` (set right before
-  ``on_train_batch_end``), matched by position to ``model.metrics_variables``.
+  On JAX those variables are stale during an epoch; the current values are in the
+  state the fit loop carries (``_keras.carried_metrics``), matched by position to
+  ``model.metrics_variables``.
 - ``StepRecorder``: the train step records, per step, the learning rate and
   momentum its update used, its batch's loss and its logged metrics, into a buffer
   of the fit read once per epoch (no Python per batch).
@@ -31,31 +31,9 @@ and Keras 2 (``tf_keras``) where the training loop is concerned:
 - ``Keras2CallbackMixin``: what Keras 2's ``CallbackList`` asks of a callback,
   so that one Keras 3 callback class also runs in a ``tf_keras`` ``fit()``.
 
-- ``FreshTrace``, ``sync_jax_state``, ``drop_jax_state``, ``FIT_MODEL_ATTRIBUTES``:
-  what the range test needs of the fit loop (a train step traced afresh, the JAX
-  loop's carried state).
-
-Every private attribute of Keras that kerasclr relies on is read or set in this
-module, and nowhere else (the callback classes only declare Keras 2's
-``_supports_tf_logs`` flag, through ``Keras2CallbackMixin``). Keras 3, checked with 3.8.0, 3.9.0, 3.10.0, 3.11.0 and
-3.15.1 (CI runs 3.8.0 and 3.15.1):
-
-- optimizers: ``_learning_rate`` (the variable, or a schedule), ``_iterations``,
-  ``_get_current_learning_rate()``, ``_track_variable()``, the instance attributes
-  ``apply`` and ``get_config`` (overridden during ``fit()``);
-- models: ``_loss_tracker``, ``_jax_state`` / ``_jax_state_synced`` (the JAX fit
-  loop's carried state), an instance ``train_step`` (the JAX one's
-  ``(trainable, non_trainable, optimizer, metrics)`` state layout), ``_metrics``
-  (the list of a model's own metrics: ``StepRecorder``'s JAX buffer is added there).
-
-Keras 2 (``tf_keras``, section "Keras 2"), checked with tf_keras 2.21 (its
-optimizers in ``tf_keras.optimizers`` and the legacy ones in
-``tf_keras.optimizers.legacy``): optimizers' ``_hyper`` / ``_get_hyper()``,
-``_learning_rate``, ``_current_learning_rate``, ``_update_step_xla``, ``_slots``,
-``_built``, ``_momentum``; models' ``compiled_loss._total_loss_mean``,
-``_is_compiled``, ``_steps_per_execution``; callbacks' ``_supports_tf_logs`` and
-``_implements_*_batch_hooks()``; TensorFlow's ``ListWrapper._storage`` /
-``_update_snapshot()`` (TensorFlow 2.21).
+The private attributes of Keras that these rely on are all read or set in
+``kerasclr._keras`` (which lists them, with the Keras versions checked), and the
+helpers defined there that the rest of kerasclr uses are re-exported here.
 """
 
 import math
@@ -64,6 +42,28 @@ import threading
 import weakref
 
 import numpy as np
+
+from kerasclr import _keras
+from kerasclr._keras import (  # noqa: F401  (part of this module's API)
+    FIT_MODEL_ATTRIBUTES,
+    FreshTrace,
+    Keras2CallbackMixin,
+    carried_slot,
+    drop_jax_state,
+    fresh_keras2_update_step,
+    has_momentum_buffers,
+    is_compiled,
+    is_keras2_model,
+    keras2_hypers,
+    loss_tracker,
+    metric_variables,
+    optimizer_built,
+    optimizer_variables,
+    steps_per_execution,
+    sync_jax_state,
+    to_float,
+    truncate_list,
+)
 
 __all__ = [
     "inner_optimizer",
@@ -96,13 +96,8 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- #
-# Which Keras, which optimizer
+# Which optimizer, its step and its learning rate
 # --------------------------------------------------------------------------- #
-def is_keras2_model(model_or_optimizer):
-    """True for ``tf_keras`` (Keras 2) models and optimizers."""
-    return type(model_or_optimizer).__module__.startswith("tf_keras")
-
-
 def _model_optimizer(model_or_optimizer):
     optimizer = getattr(model_or_optimizer, "optimizer", None)
     if optimizer is None and hasattr(model_or_optimizer, "fit"):
@@ -192,67 +187,6 @@ def _optimizers_held(optimizer):
     return found
 
 
-def _to_float(value):
-    if hasattr(value, "numpy"):
-        value = value.numpy()
-    elif hasattr(value, "value") and hasattr(value.value, "numpy"):
-        value = value.value.numpy()
-    return float(np.asarray(value))
-
-
-def _carried_slot(model, variable):
-    """Where the JAX fit loop carries ``variable`` mid-epoch: ``(values, index)`` or None.
-
-    Mid-epoch on JAX the optimizer variables are stale: the loop passes its own
-    ``state`` from step to step, and ``model._jax_state["optimizer_variables"]`` is the
-    very list inside it (keras/src/backend/jax/trainer.py, ``fit()``), in the order of
-    ``model.optimizer.variables``. None anywhere else (other backends, between epochs,
-    after a sync), where the variable itself is current.
-    """
-    state = getattr(model, "_jax_state", None) if model is not None else None
-    if not state or getattr(model, "_jax_state_synced", True):
-        return None
-    values = state.get("optimizer_variables")
-    if not values:
-        return None
-    for index, ref in enumerate(model.optimizer.variables):
-        if ref is variable:
-            return values, index
-    return None
-
-
-def sync_jax_state(model):
-    """Mid-epoch on JAX, writes the state the fit loop carries back into the variables.
-
-    The loop re-reads them before its next step (``jax_state_sync()``, which Keras' own
-    callbacks use), so the model can be called directly. Nothing to do elsewhere.
-    """
-    if not is_keras2_model(model) and getattr(model, "_jax_state", None):
-        model.jax_state_sync()
-
-
-def drop_jax_state(model):
-    """Forgets the JAX loop's carried state (a ``fit()`` that was interrupted).
-
-    So that a later ``jax_state_sync()`` cannot overwrite variables restored since.
-    """
-    if "_jax_state" in vars(model):
-        vars(model)["_jax_state"] = None
-        vars(model)["_jax_state_synced"] = True
-
-
-# Attributes that fit() sets on a Keras 3 model (``_jax_state*``: the JAX loop's carried
-# state); kerasclr.state restores them after the range test.
-FIT_MODEL_ATTRIBUTES = (
-    "train_function",
-    "history",
-    "stop_training",
-    "steps_per_execution",
-    "_jax_state",
-    "_jax_state_synced",
-)
-
-
 def optimizer_step(model_or_optimizer):
     """The optimizer's own iteration count, as a Python int.
 
@@ -264,17 +198,17 @@ def optimizer_step(model_or_optimizer):
     """
     model = model_or_optimizer if hasattr(model_or_optimizer, "fit") else None
     optimizer = inner_optimizer(_model_optimizer(model_or_optimizer))
-    slot = _carried_slot(model, optimizer.iterations)
+    slot = carried_slot(model, optimizer.iterations)
     if slot is not None:
         values, index = slot
         return int(np.asarray(values[index]))
-    return int(_to_float(optimizer.iterations))
+    return int(to_float(optimizer.iterations))
 
 
 def _learning_rate_variable(optimizer):
     optimizer = inner_optimizer(optimizer)
     if is_keras2_model(optimizer):
-        hypers, key = _keras2_hypers(optimizer)
+        hypers, key = keras2_hypers(optimizer)
         lr = hypers[key]
         lr = lr.original if isinstance(lr, Keras2ScheduledValue) else lr  # during fit()
         if not hasattr(lr, "assign"):
@@ -282,7 +216,7 @@ def _learning_rate_variable(optimizer):
                 "The optimizer's learning rate is a schedule or a constant: it cannot be set by a "
                 f"callback. Received: learning_rate={lr!r}")
         return lr
-    lr = getattr(optimizer, "_learning_rate", None)
+    lr = _keras.learning_rate_slot(optimizer)
     if not hasattr(lr, "assign"):
         raise ValueError(
             "The optimizer uses a `LearningRateSchedule` (or a callable) as its learning rate: "
@@ -313,17 +247,17 @@ def replace_learning_rate_schedule(optimizer):
     if is_keras2_model(optimizer):
         import tensorflow as tf
 
-        hypers, key = _keras2_hypers(optimizer)
+        hypers, key = keras2_hypers(optimizer)
         hypers[key] = tf.Variable(0.0, dtype=tf.float32, trainable=False, name="range_test_lr")
         return
     import keras
 
     stand_in = keras.Variable(0.0, dtype="float32", trainable=False, name="range_test_lr")
-    object.__setattr__(optimizer, "_learning_rate", stand_in)
+    _keras.set_learning_rate_slot(optimizer, stand_in)
     # One of the optimizer's variables, as a learning rate given as a number is: the JAX
     # fit loop carries those as state (set_learning_rate writes there), where any other
     # variable would be a constant of the traced step.
-    optimizer._track_variable(stand_in)
+    _keras.track_optimizer_variable(optimizer, stand_in)
 
 
 def set_learning_rate(model, value):
@@ -337,7 +271,7 @@ def set_learning_rate(model, value):
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"Argument `value` must be a finite number >= 0. Received: value={value}")
     variable = _learning_rate_variable(_model_optimizer(model))
-    slot = _carried_slot(model, variable) if hasattr(model, "fit") else None
+    slot = carried_slot(model, variable) if hasattr(model, "fit") else None
     if slot is not None and isinstance(slot[0], list):
         # Mid-epoch on JAX: put the value into the state the next step receives. A sync
         # instead (write every variable back, the loop re-reads them all) costs more than
@@ -384,11 +318,10 @@ class BatchLossReader:
         self._count = 0.0
 
     def _totals(self):
-        state = getattr(self.model, "_jax_state", None)
-        if state and state.get("metrics_variables") and self._positions is not None:
-            values = state["metrics_variables"]
+        values = _keras.carried_metrics(self.model)
+        if values and self._positions is not None:
             return float(np.asarray(values[self._positions[0]])), float(np.asarray(values[self._positions[1]]))
-        return _to_float(self._tracker.total), _to_float(self._tracker.count)
+        return to_float(self._tracker.total), to_float(self._tracker.count)
 
     def batch_loss(self, logs):
         """The mean loss of the batch (or execution) that just ended.
@@ -531,11 +464,12 @@ class StepRecorder:
         """Wraps the model's train step; again when installed (a new function: JAX traces it anew)."""
         model = self.model
         if self.installed:
-            model.__dict__.pop("train_step", None)
+            _keras.unwrap_train_step(model)
         original = model.train_step
         # First: the JAX step finds its variable among the model's metrics.
-        if self._metric is not None and all(m is not self._metric for m in model._metrics):
-            model._metrics.append(self._metric)
+        metrics = _keras.own_metrics(model)
+        if self._metric is not None and all(m is not self._metric for m in metrics):
+            metrics.append(self._metric)
             _forget_jax_test_function(model)
         if is_keras2_model(model):
             step = self._keras2_step(original)
@@ -548,16 +482,16 @@ class StepRecorder:
                 step = self._eager_torch_step(original)
             else:
                 step = self._graph_step(original)
-        object.__setattr__(model, "train_step", step)
+        _keras.wrap_train_step(model, step)
         self.installed = True
         return self
 
     def remove(self):
         if not self.installed:
             return
-        self.model.__dict__.pop("train_step", None)
+        _keras.unwrap_train_step(self.model)
         if self._metric is not None:
-            metrics = self.model._metrics
+            metrics = _keras.own_metrics(self.model)
             metrics[:] = [m for m in metrics if m is not self._metric]
             _forget_jax_test_function(self.model)
         self.installed = False
@@ -567,7 +501,7 @@ class StepRecorder:
         """The learning rate and momentum the optimizer uses in this step (tensors)."""
         optimizer = self.optimizer
         if is_keras2_model(optimizer):
-            hypers, lr_key = _keras2_hypers(optimizer)
+            hypers, lr_key = keras2_hypers(optimizer)
             lr = ops.convert_to_tensor(hypers[lr_key])
             momentum = (ops.convert_to_tensor(hypers[self.momentum_attribute])
                         if self.momentum_attribute else None)
@@ -1134,11 +1068,11 @@ class ScheduleHook:
             self._original_value = getattr(optimizer, self.attribute)
         self.optimizer = optimizer
         setattr_ = object.__setattr__
-        iterations = lambda: keras.ops.cast(optimizer._iterations, "float32")  # noqa: E731
+        iterations = lambda: keras.ops.cast(optimizer.iterations, "float32")  # noqa: E731
         overrides = {}
         if self.lr_fn is not None:
             lr_fn = self.lr_fn
-            overrides["_get_current_learning_rate"] = lambda: once_per_step(
+            overrides[_keras.CURRENT_LEARNING_RATE] = lambda: once_per_step(
                 "lr", lambda: lr_fn(iterations(), keras.ops))
         if self.momentum_fn is not None:
             momentum_fn = self.momentum_fn
@@ -1165,18 +1099,18 @@ class ScheduleHook:
 
             def apply(grads, trainable_variables=None):
                 # Eager PyTorch: apply() runs as Python at each step, in one thread.
-                saved_lr = optimizer.__dict__.get("_learning_rate")
-                step = int(optimizer._iterations.value)
+                saved_lr = _keras.learning_rate_slot(optimizer)
+                step = int(optimizer.iterations.value)
                 # once_per_step: the values StepRecorder records for this step.
                 if host_lr is not None:
-                    setattr_(optimizer, "_learning_rate", once_per_step("lr", lambda: host_lr(step)))
+                    _keras.set_learning_rate_slot(optimizer, once_per_step("lr", lambda: host_lr(step)))
                 if host_momentum is not None:
                     setattr_(optimizer, attribute,
                              once_per_step("momentum", lambda: host_momentum(step)))
                 try:
                     return original_apply(grads, trainable_variables)
                 finally:
-                    setattr_(optimizer, "_learning_rate", saved_lr)
+                    _keras.set_learning_rate_slot(optimizer, saved_lr)
                     if host_momentum is not None:
                         setattr_(optimizer, attribute, original_value)
 
@@ -1191,20 +1125,20 @@ class ScheduleHook:
 
         if self.host_lr is not None or self.host_momentum is not None:
             raise ValueError("Host-side values are for eager PyTorch, not Keras 2.")
-        hypers, lr_key = _keras2_hypers(optimizer)
+        hypers, lr_key = keras2_hypers(optimizer)
         iterations = optimizer.iterations
         stand_ins = {}
         if self.lr_fn is not None:
             _learning_rate_variable(optimizer)  # raises for a LearningRateSchedule
             lr_fn, original = self.lr_fn, hypers[lr_key]
             stand_ins[lr_key] = Keras2ScheduledValue(
-                _to_float(original),
+                to_float(original),
                 lambda: once_per_step("lr", lambda: tf.cast(lr_fn(iterations, tf), tf.float32)),
                 original)
         if self.momentum_fn is not None:
             self.attribute = require_momentum_attribute(optimizer)
             momentum_fn, original = self.momentum_fn, hypers[self.attribute]
-            shadow = self.momentum_shadow if self.momentum_shadow is not None else _to_float(original)
+            shadow = self.momentum_shadow if self.momentum_shadow is not None else to_float(original)
             stand_ins[self.attribute] = Keras2ScheduledValue(
                 shadow,
                 lambda: once_per_step("momentum",
@@ -1228,7 +1162,7 @@ class ScheduleHook:
         overrides = {"get_config": get_config}
         update_step = fresh_keras2_update_step(optimizer)
         if update_step is not None:
-            overrides["_update_step_xla"] = update_step
+            overrides[_keras.KERAS2_UPDATE_STEP] = update_step
         for name, function in overrides.items():
             object.__setattr__(optimizer, name, function)
         self._overrides = list(overrides)
@@ -1249,201 +1183,3 @@ class ScheduleHook:
         self.optimizer = None
 
 
-# --------------------------------------------------------------------------- #
-# Keras 2 (tf_keras) and the few differences from Keras 3 that the rest needs
-# --------------------------------------------------------------------------- #
-def _keras2_hypers(optimizer):
-    """Where a Keras 2 optimizer keeps its hyperparameters, as ``(dict, learning-rate key)``.
-
-    Legacy optimizers (``OptimizerV2``) keep them in ``_hyper`` (tf.Variables once
-    ``_create_hypers()`` ran, which ``_get_hyper`` does first), read through
-    ``_get_hyper(name, dtype)`` = ``tf.cast(value)``. The others keep
-    ``_learning_rate`` (a tf.Variable, or a schedule) and ``momentum``/``beta_1``
-    (Python floats) as attributes: their dict is the instance ``__dict__``.
-    """
-    if hasattr(optimizer, "_hyper"):
-        optimizer._get_hyper("learning_rate")  # creates the hyperparameter variables
-        return optimizer._hyper, "learning_rate"
-    return vars(optimizer), "_learning_rate"
-
-
-def fresh_keras2_update_step(optimizer):
-    """A new ``_update_step_xla`` for a Keras 2 optimizer with ``jit_compile``, else None.
-
-    With ``jit_compile`` (tf_keras turns it on when there is a GPU) a Keras 2
-    optimizer updates each variable in a ``tf.function`` of its own, traced once
-    with the hyperparameters it read then, and reused by every later train
-    function. A fresh one (an instance attribute, popped afterwards) reads the
-    current ones.
-    """
-    import tensorflow as tf
-
-    method = getattr(type(optimizer), "_update_step_xla", None)
-    if not getattr(optimizer, "jit_compile", False) or not hasattr(method, "python_function"):
-        return None
-    return tf.function(method.python_function.__get__(optimizer), jit_compile=True)
-
-
-def is_compiled(model):
-    """True when ``model`` was compiled (Keras 3 ``compiled``, Keras 2 ``_is_compiled``)."""
-    if is_keras2_model(model):
-        return bool(getattr(model, "_is_compiled", False))
-    return bool(getattr(model, "compiled", False))
-
-
-def loss_tracker(model):
-    """The ``Mean`` metric of the model's total loss, or None.
-
-    Keras 3: ``model._loss_tracker``; Keras 2: ``model.compiled_loss._total_loss_mean``.
-    """
-    if is_keras2_model(model):
-        return getattr(getattr(model, "compiled_loss", None), "_total_loss_mean", None)
-    return getattr(model, "_loss_tracker", None)
-
-
-def steps_per_execution(model):
-    """The model's ``steps_per_execution`` as an int (Keras 2 keeps a tf.Variable)."""
-    value = getattr(model, "steps_per_execution", None)
-    return 1 if value is None else int(_to_float(value))
-
-
-def optimizer_built(optimizer):
-    """True when the optimizer has created its slot variables."""
-    if is_keras2_model(optimizer):
-        if hasattr(optimizer, "_hyper"):  # legacy: slots are created per variable
-            return bool(getattr(optimizer, "_slots", None))
-        return bool(getattr(optimizer, "_built", False))
-    return bool(optimizer.built)
-
-
-def has_momentum_buffers(optimizer):
-    """False when the optimizer has no momentum buffers to cycle (SGD/RMSprop with momentum 0).
-
-    Keras 3 and the newer Keras 2 optimizers create them when built with a momentum > 0;
-    the legacy Keras 2 ones decide it when created (``_momentum``).
-    """
-    if is_keras2_model(optimizer) and hasattr(optimizer, "_hyper"):
-        return bool(getattr(optimizer, "_momentum", True))
-    return not (optimizer_built(optimizer) and _to_float(optimizer.momentum) == 0)
-
-
-def optimizer_variables(optimizer):
-    """The optimizer's variables: iterations, learning rate, slots (and Keras 2 hyperparameters)."""
-    if not is_keras2_model(optimizer):
-        return list(optimizer.variables)
-    if hasattr(optimizer, "_hyper"):  # legacy: `weights` holds iterations and slots
-        hypers, _ = _keras2_hypers(optimizer)
-        return list(optimizer.weights) + [v for _, v in sorted(hypers.items()) if hasattr(v, "assign")]
-    extra = [vars(optimizer).get(name) for name in ("_learning_rate", "_current_learning_rate")]
-    return list(optimizer.variables) + [v for v in extra if hasattr(v, "assign")]
-
-
-def metric_variables(model):
-    """The variables of the model's metrics (the loss tracker included).
-
-    Keras 2 also keeps ``steps_per_execution`` in a variable (``_steps_per_execution``).
-    """
-    if not is_keras2_model(model):
-        return list(getattr(model, "metrics_variables", []))
-    variables = [v for metric in model.metrics for v in metric.variables]
-    spe = getattr(model, "_steps_per_execution", None)
-    return variables + ([spe] if spe is not None else [])
-
-
-def truncate_list(values, length):
-    """``del values[length:]``, also for a list that TensorFlow tracks (Keras 2 optimizers).
-
-    TensorFlow wraps the lists of trackable objects (a Keras 2 optimizer's
-    ``_variables``) in a ``ListWrapper``, which refuses to be checkpointed once an
-    element was deleted. Undoing appends (what ``ModelState.restore`` does after the
-    first ``fit()`` built the optimizer) is no such change: the wrapped list is cut
-    and the wrapper told (``_storage``, ``_update_snapshot()``; TensorFlow 2.21).
-    """
-    storage = getattr(values, "_storage", None)
-    if isinstance(storage, list) and callable(getattr(values, "_update_snapshot", None)):
-        del storage[length:]
-        values._update_snapshot()
-        return
-    del values[length:]
-
-
-class Keras2CallbackMixin:
-    """What Keras 2's ``CallbackList`` asks of a callback, for a Keras 3 callback class.
-
-    tf_keras (checked with 2.21, ``tf_keras/src/callbacks.py``) calls
-    ``_implements_{train,test,predict}_batch_hooks()`` on every callback, and
-    passes batch logs as tensors (no host sync per batch) to callbacks whose
-    ``_supports_tf_logs`` is true. A hook counts as implemented when the class
-    (or the instance) overrides Keras 3's ``Callback`` method.
-    """
-
-    _supports_tf_logs = False
-
-    def _overrides(self, *names):
-        import keras
-
-        base = keras.callbacks.Callback
-        return any(name in vars(self) or getattr(type(self), name) is not getattr(base, name)
-                   for name in names)
-
-    def _implements_train_batch_hooks(self):
-        return self._overrides("on_batch_begin", "on_batch_end", "on_train_batch_begin",
-                               "on_train_batch_end")
-
-    def _implements_test_batch_hooks(self):
-        return self._overrides("on_test_batch_begin", "on_test_batch_end")
-
-    def _implements_predict_batch_hooks(self):
-        return self._overrides("on_predict_batch_begin", "on_predict_batch_end")
-
-
-class FreshTrace:
-    """Makes the next ``fit()`` trace its train step again, touching no other compiled function.
-
-    Hyperparameters (weight decay, momentum) and a learning-rate stand-in are Python
-    constants in the traced step. A new ``train_function`` is enough on TensorFlow
-    and PyTorch. On JAX, Keras jits the bound method ``model.train_step`` every time
-    (keras/src/backend/jax/trainer.py, ``make_train_function``; Keras 3.8 to 3.15.1),
-    and ``jax.jit``'s trace cache is keyed by the function: a new jit of the same
-    method would reuse an older trace (the user's, or an earlier grid value's) with
-    its old constants. So the model gets a train step of its own, a new function
-    object per trace, for one ``fit()``; ``remove()`` gives it back its own, whose
-    compiled traces are untouched. A Keras 2 optimizer with ``jit_compile`` gets a
-    fresh per-variable update step (``ModelState.restore`` gives it back its own).
-    """
-
-    def __init__(self, model):
-        self.model = model
-        self._saved = None
-
-    def install(self):
-        import keras
-
-        model = self.model
-        model.train_function = None
-        if is_keras2_model(model):
-            optimizer = inner_optimizer(model.optimizer)
-            update_step = fresh_keras2_update_step(optimizer)
-            if update_step is not None:
-                object.__setattr__(optimizer, "_update_step_xla", update_step)
-        elif keras.backend.backend() == "jax":
-            self._saved = model.__dict__.get("train_step", _NO_ATTRIBUTE)
-            step = model.train_step
-
-            def train_step(state, data):
-                return step(state, data)
-
-            object.__setattr__(model, "train_step", train_step)
-        return self
-
-    def remove(self):
-        if self._saved is None:
-            return
-        if self._saved is _NO_ATTRIBUTE:
-            self.model.__dict__.pop("train_step", None)
-        else:
-            object.__setattr__(self.model, "train_step", self._saved)
-        self._saved = None
-
-
-_NO_ATTRIBUTE = object()
