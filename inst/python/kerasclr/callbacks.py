@@ -28,6 +28,11 @@ fit of known length its values are computed once at ``on_train_begin`` (one
 vectorized call) and looked up in-graph; for unknown-length data in Keras 3 the
 learning rate is set from Python before each batch (momentum cycling then is refused).
 
+Where the parts live: the policy binding (``CyclicLR``, ``OneCycle``) and the fit's
+plan (``ScheduleCallback``) here; the per-fit value tables in ``kerasclr._tables``; the
+history in ``kerasclr._history``; the mechanics in the train step in
+``kerasclr.training``; the private Keras attributes in ``kerasclr._keras``.
+
 The same classes work in a Keras 2 (``tf_keras``) ``fit()`` (so in the old R
 ``keras`` package's ``fit_generator()``): each ``fit()`` looks at the model the
 callback is attached to. In Keras 2 the values are looked up in the per-fit tables
@@ -38,17 +43,14 @@ optimizer's learning rate and momentum; the batch loss also comes from the step.
 
 from __future__ import annotations
 
-import math
-import warnings
 from typing import Callable, Sequence
 
 import keras
 import numpy as np
 
-from kerasclr import policies, results, training
+from kerasclr import _tables, policies, results, training
+from kerasclr._history import HistoryMixin
 from kerasclr.results import RangeTestResult
-
-HISTORY_KEYS = ("epoch", "iteration", "learning_rate", "momentum", "loss")
 
 
 def _as_schedule_vector(name, values):
@@ -68,79 +70,7 @@ def _tf_graph_without_xla(model):
     return backend.backend() == "tensorflow" and not getattr(model, "jit_compile", False)
 
 
-def _table_lookup(table, it, xp, offset=0):
-    """``table[clip(it - offset, 0, n - 1)]`` in-graph (hold the last value)."""
-    index = xp.clip(xp.cast(it, "int32") - int(offset), 0, int(table.shape[0]) - 1)
-    return xp.take(xp.convert_to_tensor(table.astype("float32")), index)
-
-
-class FitTable:
-    """The learning rate and momentum of every step of one fit, computed at its start.
-
-    One vectorized call of the policy (an R ``scale_fn`` included) fills it for steps
-    ``start .. end - 1``; the train step then looks its values up (steps past the end
-    hold the last value). Where the table lives depends on the train step (``kind``):
-
-    - ``"variables"``: ``tf.Variable``s, on TensorFlow without XLA (which would run every
-      small op of the formula separately: about 25 us per step for a cycle with momentum)
-      and in Keras 2. The traced step reads them, so it stays valid for the next fit,
-      refilled; a fit of unknown length is covered by extending them (Keras 2).
-    - ``"constants"``: arrays baked into the traced step (a custom ``scale_fn`` on the other
-      compiled backends: the step is traced again for each fit).
-    - ``"host"``: Python floats, for eager PyTorch (its step is Python anyway).
-    """
-
-    LR, MOMENTUM = 0, 1
-
-    def __init__(self, kind, values_at):
-        self.kind = kind
-        self._values_at = values_at  # steps -> (learning rates, momenta) as float64 arrays
-        self.start = self.end = 0
-        self._columns = None
-        self._variables = None  # (start, lr, momentum) for "variables"
-
-    def fill(self, start, end):
-        """Computes the values of steps ``start .. end - 1``."""
-        lr, momentum = self._values_at(np.arange(start, end))
-        self.start, self.end = int(start), int(end)
-        if self.kind == "host":
-            self._columns = (lr.tolist(), momentum.tolist())
-        elif self.kind == "constants":
-            self._columns = (lr, momentum)
-        else:
-            import tensorflow as tf
-
-            columns = [np.nan_to_num(c).astype("float32") for c in (lr, momentum)]
-            if self._variables is None:
-                self._variables = (tf.Variable(self.start, dtype=tf.int64, trainable=False),) + \
-                    tuple(tf.Variable(c, shape=tf.TensorShape([None]), trainable=False) for c in columns)
-            else:
-                for variable, value in zip(self._variables, [self.start] + columns):
-                    variable.assign(value)
-        return self
-
-    def graph(self, column, it, xp):
-        """The value at iteration ``it`` inside the train step (``xp``: keras.ops or tf)."""
-        if self.kind == "constants":
-            return _table_lookup(self._columns[column], it, xp, self.start)
-        import tensorflow as tf
-
-        start, values = self._variables[0], self._variables[1 + column]
-
-        def index():
-            return tf.clip_by_value(tf.cast(it, tf.int64) - start, 0, tf.size(values, tf.int64) - 1)
-
-        # The lr and momentum columns have the same length: one index per step.
-        return tf.gather(values, training.once_per_step((id(self), "index"), index))
-
-    def host(self, column, step):
-        """The value at ``step`` as a Python float (computed afresh outside the table)."""
-        if self.start <= step < self.end:
-            return self._columns[column][step - self.start]
-        return float(self._values_at(np.asarray([step]))[column][0])
-
-
-class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
+class ScheduleCallback(HistoryMixin, training.Keras2CallbackMixin, keras.callbacks.Callback):
     """What CyclicLR and OneCycle share: a Keras 3 callback that also runs in Keras 2.
 
     The R methods ``as.data.frame()`` and ``plot()`` dispatch on this class.
@@ -170,7 +100,7 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
         return type(self).on_train_batch_end is keras.callbacks.Callback.on_train_batch_end
 
     def _init_common(self, momentum_range):
-        self.history = {key: [] for key in HISTORY_KEYS}
+        self._init_history()
         if momentum_range is not None:
             high, low = (float(v) for v in momentum_range)
             policies._check_number("momentum[0]", high, minimum=0, strict=False, maximum=1)
@@ -186,7 +116,6 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
         self._host_mode = False
         self._fit_table = None    # FitTable of this fit, or None (the formula in the step)
         self._variables_table = None  # the "variables" FitTable, kept for the traced step
-        self._epoch_open = False
         self._version = 0         # bumped whenever the policy (hence the traced step) changes
         self._traced = None       # (key, train_function) traced with our hook
         self._recorder = None     # training.StepRecorder: the history, recorded in the step
@@ -274,9 +203,9 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
 
     def _table_of(self, kind):
         if kind != "variables":
-            return FitTable(kind, self._values_at)
+            return _tables.FitTable(kind, self._values_at)
         if self._variables_table is None:  # kept: the traced step reads its variables
-            self._variables_table = FitTable(kind, self._values_at)
+            self._variables_table = _tables.FitTable(kind, self._values_at)
         return self._variables_table
 
     def _values_at(self, steps):
@@ -310,10 +239,10 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
         return formula(self._relative(it, xp), xp)
 
     def _graph_lr(self, it, xp):
-        return self._graph_value(FitTable.LR, self._lr, it, xp)
+        return self._graph_value(_tables.FitTable.LR, self._lr, it, xp)
 
     def _graph_momentum(self, it, xp):
-        return self._graph_value(FitTable.MOMENTUM, self._momentum, it, xp)
+        return self._graph_value(_tables.FitTable.MOMENTUM, self._momentum, it, xp)
 
     def _host_value(self, column, at, step):
         """A Python float for ``step``: from the fit's host table, else ``at(step)``."""
@@ -322,10 +251,10 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
         return float(at(step))
 
     def _host_lr(self, step):
-        return self._host_value(FitTable.LR, self.learning_rate_at, step)
+        return self._host_value(_tables.FitTable.LR, self.learning_rate_at, step)
 
     def _host_momentum(self, step):
-        return self._host_value(FitTable.MOMENTUM, self.momentum_at, step)
+        return self._host_value(_tables.FitTable.MOMENTUM, self.momentum_at, step)
 
     def _start_hook(self):
         """Installs the hook and the train step traced with it (cached across fits)."""
@@ -403,40 +332,6 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
             table.fill(table.start, table.end + max(self._TABLE_CHUNK, table.end - table.start))
             self._extend_when_near_the_end(table)
 
-    def _close_epoch(self):
-        """Reads the epoch's rows of the history from the train step's buffer (once per epoch)."""
-        if not self._epoch_open:
-            return
-        self._epoch_open = False
-        end = training.optimizer_step(self.model)
-        if end <= self._epoch_start:
-            return
-        rows, iterations = self._recorder.read(self._epoch_start, end)
-        if end - self._epoch_start > self._recorder.rows:
-            warnings.warn(
-                f"The epoch took {end - self._epoch_start} steps, more than the "
-                f"{self._recorder.rows} the history holds for an epoch of unknown length: "
-                "the history keeps its last ones. Give `steps_per_epoch` to fit() to keep all.",
-                stacklevel=2)
-        recorder = training.StepRecorder
-        n = iterations.size
-        before = len(self.history["epoch"])
-        self.history["epoch"].extend([self._epoch] * n)
-        self.history["iteration"].extend(int(i) for i in iterations)
-        self.history["learning_rate"].extend(rows[:, recorder.LR].tolist())
-        self.history["momentum"].extend(rows[:, recorder.MOMENTUM].tolist())
-        self.history["loss"].extend(rows[:, recorder.LOSS].tolist())
-        # The other logged values (metrics: running means over the epoch, as Keras logs them).
-        for j, key in enumerate(self._recorder.metric_names):
-            if key in HISTORY_KEYS:
-                continue
-            column = self.history.setdefault(key, [math.nan] * before)
-            column.extend(rows[:, 4 + j].tolist())
-        total = len(self.history["epoch"])
-        for column in self.history.values():
-            if len(column) < total:
-                column.extend([math.nan] * (total - len(column)))
-
     def on_epoch_end(self, epoch, logs=None):
         self._close_epoch()
         if logs is not None and self.history["learning_rate"]:
@@ -455,21 +350,6 @@ class ScheduleCallback(training.Keras2CallbackMixin, keras.callbacks.Callback):
         self._close_epoch()
         self._stop_hook()
         self._store_next_learning_rate()
-
-    # -- history ----------------------------------------------------------- #
-    def history_arrays(self):
-        """The history as a dict of numpy arrays (one row per batch)."""
-        return {key: np.asarray(value) for key, value in self.history.items()}
-
-    def plot(self, log_lr=False):
-        """Plots the learning rate, momentum (when cycled) and batch loss per iteration.
-
-        The panels of R's ``plot()``; needs matplotlib (``pip install "kerasclr[plot]"``).
-        Returns the matplotlib ``Axes``, one per panel (``kerasclr.plotting``).
-        """
-        from kerasclr import plotting
-
-        return plotting.plot_schedule_history(self.history_arrays(), log_lr=log_lr)
 
 
 class CyclicLR(ScheduleCallback):
@@ -578,7 +458,7 @@ class CyclicLR(ScheduleCallback):
     def _lookup(table, it, xp):
         if xp is np:
             return table[np.minimum(np.asarray(it, dtype=np.int64), table.size - 1)]
-        return _table_lookup(table, it, xp)
+        return _tables.table_lookup(table, it, xp)
 
     def reset(self, base_lr=None, max_lr=None, step_size=None):
         """Restarts the cycle at the current iteration, optionally with new bounds.
