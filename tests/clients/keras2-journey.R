@@ -73,6 +73,16 @@ fit_blog <- function(model, callbacks, epochs = nb_epochs) {
     validation_steps = 4, verbose = 0)
 }
 slow_warning <- function() grep("slow compared to the batch time", py_log("messages"), value = TRUE)
+# kerasclr's callbacks have no per-batch hook (the train step records the history). tf_keras's
+# slow-callback warning can still come from the keras package's own RCallback, which
+# fit_generator() adds and which calls R at every batch: it is reported, not counted.
+no_batch_hooks <- function(cb) {
+  check(!isTRUE(reticulate::py_to_r(cb$`_implements_train_batch_hooks`())),
+        "kerasclr's callback has per-batch hooks")
+  slow <- slow_warning()
+  if (length(slow)) cat("      note: tf_keras warned (the keras package's RCallback runs per batch):",
+                        slow[1], "\n")
+}
 iterations <- function(model) as.integer(model$optimizer$iterations$numpy())
 
 # The blog's schedule: one triangular cycle per epoch of n steps, a 30-step tail (here 5).
@@ -114,8 +124,7 @@ follow_schedule <- function(keras2) {
   recorded <- as.data.frame(clr)
   check(nrow(recorded) == n * nb_epochs, "recorded ", nrow(recorded), " steps")
   check_close(recorded$learning_rate, l_rate[recorded$iteration + 1], "learning rate")
-  slow <- slow_warning()
-  check(length(slow) == 0, "tf_keras warned: ", slow[1])
+  no_batch_hooks(clr)
   plot(history)
   plot(clr, log_lr = TRUE)
 }
@@ -140,7 +149,7 @@ cycle_with_momentum <- function(optimizer, ...) {
                         step_size = floor(n / 2), tail = 5, momentum = c(0.95, 0.85))
   check_close(recorded$learning_rate, expected, "learning rate")
   check_close(recorded$momentum, attr(expected, "momentum"), "momentum")
-  check(length(slow_warning()) == 0, "tf_keras warned: ", slow_warning()[1])
+  no_batch_hooks(clr)
 }
 step("optimizer_sgd(momentum = 0.9) + fit_generator() + callback_cyclic_lr(momentum = c(0.95, 0.85))",
      cycle_with_momentum(optimizer_sgd(momentum = 0.9)))
@@ -159,7 +168,7 @@ one_cycle_with <- function(optimizer, ...) {
   } else {
     check_close(recorded$momentum, attr(expected, "momentum"), "momentum")
   }
-  check(length(slow_warning()) == 0, "tf_keras warned: ", slow_warning()[1])
+  no_batch_hooks(one_cycle)
   plot(one_cycle)
 }
 step("optimizer_sgd(momentum = 0.9) + fit_generator() + callback_one_cycle(max_lr = 0.05)",
@@ -186,7 +195,7 @@ step("fit(validation_split = 0.2, callbacks = list(callback_cyclic_lr(), callbac
                            verbose = 0, callbacks = list(clr, callback_model_checkpoint(
                              file.path(ckpt_dir, "digits-{epoch:02d}.h5"))))
   check("val_loss" %in% names(history$metrics), "no val_loss in the history")
-  check(length(slow_warning()) == 0, "tf_keras warned: ", slow_warning()[1])
+  no_batch_hooks(clr)
   check(length(list.files(ckpt_dir)) == 2, "expected 2 checkpoints, found ",
         paste(list.files(ckpt_dir), collapse = ", "))
   plot(history)
