@@ -49,10 +49,12 @@ def carried_slot(model, variable):
     """Where the JAX fit loop carries ``variable`` mid-epoch: ``(values, index)`` or None.
 
     Mid-epoch on JAX the optimizer variables are stale: the loop passes its own
-    ``state`` from step to step, and ``model._jax_state["optimizer_variables"]`` is the
-    very list inside it (keras/src/backend/jax/trainer.py, ``fit()``), in the order of
-    ``model.optimizer.variables``. None anywhere else (other backends, between epochs,
-    after a sync), where the variable itself is current.
+    ``state`` from step to step, and ``model._jax_state["optimizer_variables"]`` holds
+    its current values (keras/src/backend/jax/trainer.py, ``fit()``), in the order of
+    ``model.optimizer.variables``: for reading only, since Keras 3.15 keeps tracked
+    copies there, and a value written into them does not reach the next step. None
+    anywhere else (other backends, between epochs, after a sync), where the variable
+    itself is current.
     """
     state = getattr(model, "_jax_state", None) if model is not None else None
     if not state or getattr(model, "_jax_state_synced", True):

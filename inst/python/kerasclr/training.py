@@ -12,8 +12,10 @@ and Keras 2 (``tf_keras``) where the training loop is concerned:
   ``steps_per_execution`` and saving/loading, so schedules driven by it resume.
 - ``set_learning_rate(model, value)``: set the learning rate from a callback so
   that it takes effect at the next train step on every backend. On JAX the fit
-  loop carries the optimizer variables as ``state`` between steps: mid-epoch the
-  new value is written into that carried state, which is what the next step reads.
+  loop carries the optimizer variables as ``state`` between steps; a callback's
+  ``self.model`` syncs them back (Keras 3's ``Callback.model``), and the loop then
+  reads the variables again, the new value included. That sync costs about 130 us
+  per batch for the range test's MLP (the JAX range test's main overhead).
 - ``BatchLossReader(model)``: ``.on_epoch_begin()`` then ``.batch_loss(logs)`` in
   ``on_train_batch_end``: the true loss of the batch that just ended. Keras logs
   the running mean of the epoch (the loss tracker is a ``keras.metrics.Mean``
@@ -271,17 +273,12 @@ def set_learning_rate(model, value):
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"Argument `value` must be a finite number >= 0. Received: value={value}")
     variable = _learning_rate_variable(_model_optimizer(model))
-    slot = carried_slot(model, variable) if hasattr(model, "fit") else None
-    if slot is not None and isinstance(slot[0], list):
-        # Mid-epoch on JAX: put the value into the state the next step receives. A sync
-        # instead (write every variable back, the loop re-reads them all) costs more than
-        # a whole train step of a small model, at every batch.
-        import jax
-
-        values, index = slot
-        values[index] = jax.device_put(np.asarray(value, dtype=values[index].dtype),
-                                       values[index].sharding)
-        return
+    if hasattr(model, "fit"):
+        # Mid-epoch on JAX the loop carries the variables itself, and `_jax_state` holds
+        # copies of them (Keras 3.15 wraps them in tracked lists): a value written there
+        # would not reach the next step. Synced (a no-op when a callback's `self.model`
+        # already did), the loop reads the variables again, the new value included.
+        sync_jax_state(model)
     variable.assign(value)
 
 
