@@ -48,6 +48,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "inst", "python"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
+from kerasclr.demo import goals_met, verdict as goal_verdict  # noqa: E402  (one rule, with the demo)
 
 BATCH_SIZE = 32
 SGD_GRID = (0.003, 0.01, 0.03, 0.1, 0.3)
@@ -325,11 +326,9 @@ def report_row(name, out, splits, seeds):
     spe = pipe[0]["steps_per_epoch"]
     rt_epochs = statistics.mean(p["range_test_steps"] for p in pipe) / spe
     grid_n = len(row["grid"])
-    better = (lambda a, b: a >= b) if row["higher"] else (lambda a, b: a <= b)
     sd_cos = _pooled_sd(cos_tests)
     m_pipe, m_const, m_cos = (statistics.mean(v) for v in (pipe_tests, const_all, cos_all))
-    beats_const = better(m_pipe, m_const)
-    near_cos = better(m_pipe + (sd_cos if row["higher"] else -sd_cos), m_cos)
+    beats_const, near_cos = goals_met(m_pipe, m_const, m_cos, sd_cos, higher_is_better=row["higher"])
     lines = [
         f"| {row['title']} | `fit_one_cycle()`, max_lr {_lr_list(p['max_lr'] for p in pipe)} | "
         f"{epochs} + {rt_epochs:.1f} (range test) | {_fmt(pipe_tests, row)} | "
@@ -346,8 +345,8 @@ def report_row(name, out, splits, seeds):
         f"{out['wall']['cosine'] / n_runs:.1f} |",
     ]
     verdict = (f"{name}: pipeline {m_pipe:.4f} vs best constant {m_const:.4f} "
-               f"({'met' if beats_const else 'NOT met'}); vs cosine {m_cos:.4f}, seed sd {sd_cos:.4f} "
-               f"({'met' if near_cos else 'NOT met'})")
+               f"({goal_verdict(beats_const)}); vs cosine {m_cos:.4f}, seed sd {sd_cos:.4f} "
+               f"({goal_verdict(near_cos)})")
     return lines, verdict
 
 

@@ -209,6 +209,28 @@ def results_table(results: Sequence[dict], spe: int) -> list[dict[str, Any]]:
     return rows
 
 
+def goals_met(pipeline_mean: float, constant_mean: float, cosine_mean: float, cosine_sd: float,
+              higher_is_better: bool = True) -> tuple[bool, bool | None]:
+    """The comparison's two goals (the demo's and bench/bench-panel.py's one rule).
+
+    The pipeline's mean metric at least the best constant's, and at most one seed
+    standard deviation (the tuned cosine's) worse than the cosine's mean.
+
+    Returns:
+        ``(vs_constant, vs_cosine)``; ``vs_cosine`` is None when the sd is NaN (one seed).
+    """
+    if not higher_is_better:  # e.g. a mean squared error: compare the negated metric
+        return goals_met(-pipeline_mean, -constant_mean, -cosine_mean, cosine_sd)
+    vs_constant = bool(pipeline_mean >= constant_mean)
+    vs_cosine = None if math.isnan(cosine_sd) else bool(pipeline_mean + cosine_sd >= cosine_mean)
+    return vs_constant, vs_cosine
+
+
+def verdict(met: bool | None) -> str:
+    """How the demo and the panel print a goal's outcome."""
+    return "undecided (one seed, no sd)" if met is None else ("met" if met else "NOT met")
+
+
 def finding(results: Sequence[dict]) -> str:
     """The one-line finding, from the numbers: the issue's two goals, met or not.
 
@@ -222,11 +244,7 @@ def finding(results: Sequence[dict]) -> str:
     k_mean, k_sd = _mean_sd(r["test"] for r in cos["chosen"])
     steps = statistics.mean(r["range_test_steps"] for r in pipe["chosen"])
     n_grid = len(const["policy"].grid)
-    goal_const = "met" if p_mean >= c_mean else "NOT met"
-    if math.isnan(k_sd):
-        goal_cos = "undecided (one seed, no sd)"
-    else:
-        goal_cos = "met" if p_mean + k_sd >= k_mean else "NOT met"
+    goal_const, goal_cos = (verdict(met) for met in goals_met(p_mean, c_mean, k_mean, k_sd))
     return (f"Finding: fit_one_cycle() reached test accuracy {p_mean:.4f} ± {p_sd:.4f} in "
             f"{pipe['epochs']} epochs + {steps:.0f} range-test steps; the best constant "
             f"({const['value']:g}, chosen among {n_grid} on validation) {c_mean:.4f} ± "
