@@ -26,7 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "inst", "python"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-REPEATS = 5
+REPEATS = 8  # warm fit and range test, in alternating order
+COLD_REPEATS = 3
 
 
 # --------------------------------------------------------------------------- #
@@ -62,23 +63,35 @@ def _overhead_one_backend():
     warm_model = make()
     warm_model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)  # trace once
     rows = {"fit_warm": [], "fit_cold": [], "range_test": [], "steps": []}
-    for _ in range(REPEATS):
-        # interleaved, so that machine load hits all three alike
-        rows["fit_warm"].append(timed(lambda: warm_model.fit(x, y, batch_size=batch_size, epochs=1,
-                                                             verbose=0)))
+
+    def fit_warm():
+        warm_model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
+
+    def fit_cold():
         cold = make()
-        rows["fit_cold"].append(timed(lambda: cold.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)))
-        out = {}
-        rows["range_test"].append(timed(lambda: out.update(lr_range_test(
-            warm_model, x, y, start_lr=1e-5, end_lr=1e-1, num_iter=100, batch_size=batch_size,
-            diverge_threshold=1e9, verbose=False))))
+        cold.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
+
+    def range_test():
+        out = lr_range_test(warm_model, x, y, start_lr=1e-5, end_lr=1e-1, num_iter=100,
+                            batch_size=batch_size, diverge_threshold=1e9, verbose=False)
         rows["steps"].append(out["runs"][0]["steps"])
+
+    # The warm fit and the range test are interleaved, so that machine load hits both alike,
+    # in alternating order. The cold fits run apart, afterwards: whatever runs right after
+    # one (a fresh model traced and compiled) runs 10% to 50% slower, so interleaving them
+    # would bias the comparison towards whichever case tends to follow them.
+    for repeat in range(REPEATS):
+        pair = [("fit_warm", fit_warm), ("range_test", range_test)]
+        for name, case in pair if repeat % 2 == 0 else pair[::-1]:
+            rows[name].append(timed(case))
+    for _ in range(COLD_REPEATS):
+        rows["fit_cold"].append(timed(fit_cold))
     return rows
 
 
 def overhead():
     print("## Range test overhead: 100-step lr_range_test() vs model.fit() of the same 100 batches")
-    print(f"MLP 256-512-512-10, batch 64, SGD momentum 0.9; {REPEATS} interleaved repeats, times are"
+    print(f"MLP 256-512-512-10, batch 64, SGD momentum 0.9; {REPEATS} interleaved repeats (alternating order; the cold fits run apart, {COLD_REPEATS} times), times are"
           " medians; ratios of medians, and in brackets ratios of minima (less sensitive to the load"
           " of other processes on this 2-core machine)\n")
     print("| backend | fit, warm (s) | fit, cold (s) | range test (s) | steps | test / warm fit | test / cold fit "
