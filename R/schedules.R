@@ -169,7 +169,9 @@ one_cycle_lr <- function(total_iterations, max_lr, pct_start = 0.3, div_factor =
 #' step counter, on any backend. Pass it as the `learning_rate` of an optimizer, e.g.
 #' `keras$optimizers$SGD(learning_rate = learning_rate_schedule_cyclic(...))`. The
 #' schedule is evaluated in float32 with `keras.ops`; it matches [cyclic_lr()] to float32
-#' precision. It cannot cycle momentum: use [callback_cyclic_lr()] for that.
+#' precision. It cannot cycle momentum: use [callback_cyclic_lr()] for that. It is a Keras 3
+#' schedule: a Keras 2 optimizer (`tf_keras`, the old R `keras` package) refuses it with an
+#' error that says to use [callback_cyclic_lr()], which drives Keras 2 optimizers too.
 #'
 #' @inheritParams cyclic_lr
 #' @param scale_fn (Python callable or `NULL`) A custom scaling written with `keras.ops`.

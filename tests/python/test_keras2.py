@@ -482,3 +482,26 @@ def test_range_test_refuses_an_uncompiled_model(tf_keras):
     model.compile(tf_keras.optimizers.legacy.SGD(0.01), "mse")
     with pytest.raises(ValueError, match="momentum=0"):
         lr_range_test(model, x, y, momentum=[0.9], verbose=False)
+
+
+@pytest.mark.parametrize("name", ["CyclicSchedule", "OneCycleSchedule"])
+def test_a_keras_3_schedule_in_a_keras_2_optimizer_says_what_to_use(tf_keras, name):
+    import kerasclr
+
+    schedule = (kerasclr.CyclicSchedule(1e-3, 1e-2, step_size=4) if name == "CyclicSchedule"
+                else kerasclr.OneCycleSchedule(total_steps=10, max_lr=0.1))
+    message = r"Keras 2 \(tf_keras\) optimizer cannot use one.*callback_cyclic_lr\(\)"
+    with pytest.raises(TypeError, match=message):
+        tf_keras.optimizers.SGD(learning_rate=schedule)
+    # A legacy optimizer takes any callable, and calls it (with no step) in the first update.
+    model = make_model(tf_keras, tf_keras.optimizers.legacy.SGD(learning_rate=schedule))
+    before = _weights(model)
+    x, y = make_data(n=8)
+    with pytest.raises(TypeError, match=message):
+        model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    _assert_weights(model, before, rtol=0)
+    # A Keras 3 optimizer still takes it, and the value at step 0 is the policy's.
+    import keras
+
+    assert float(keras.optimizers.SGD(learning_rate=schedule).learning_rate) == pytest.approx(
+        float(schedule(0)), rel=1e-6)

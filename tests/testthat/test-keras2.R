@@ -143,3 +143,13 @@ test_that("an uncompiled Keras 2 model is an R error before training", {
   model <- tf_keras$Sequential(list(tf_keras$Input(shape = list(3L)), tf_keras$layers$Dense(1L)))
   expect_error(lr_range_test(model, d$x, d$y), "`model` must be a compiled Keras model: call")
 })
+
+test_that("a Keras 2 optimizer refuses learning_rate_schedule_*() with what to use instead", {
+  tf_keras <- tf_keras_for_tests()
+  expect_error(
+    tf_keras$optimizers$SGD(learning_rate = learning_rate_schedule_cyclic(step_size = 4)),
+    "Keras 2 \\(tf_keras\\) optimizer cannot use one.*callback_cyclic_lr\\(\\)")
+  expect_error(
+    tf_keras$optimizers$Adam(learning_rate = learning_rate_schedule_one_cycle(10, max_lr = 0.1)),
+    "callback_one_cycle\\(\\)")
+})

@@ -22,7 +22,19 @@ from kerasclr import policies
 PACKAGE = "kerasclr"
 
 
+# What a Keras 2 (tf_keras) optimizer passes: it takes our schedule, which is not one of its
+# own LearningRateSchedules, for a callable initial value, and calls it with no step.
+_NO_STEP = object()
+KERAS2_MESSAGE = (
+    "kerasclr's learning-rate schedules are Keras 3 schedules: a Keras 2 (tf_keras) optimizer "
+    "cannot use one (it called the schedule without a step). With Keras 2 (for example the R "
+    "`keras` package and `fit_generator()`), pass the same policy as a callback instead: "
+    "callback_cyclic_lr() or callback_one_cycle() in R, CyclicLR or OneCycle in Python.")
+
+
 def _steps_as_float(step):
+    if step is _NO_STEP:
+        raise TypeError(KERAS2_MESSAGE)
     # Keras passes `optimizer.iterations` (int64 on TensorFlow and PyTorch, int32 on
     # JAX without x64). float32 holds every whole step number exactly up to 2**24.
     return keras.ops.cast(step, "float32")
@@ -178,7 +190,7 @@ class CyclicSchedule(keras.optimizers.schedules.LearningRateSchedule):
             "total_iterations": self.total_iterations,
         }
 
-    def __call__(self, step):
+    def __call__(self, step=_NO_STEP):
         return policies.cyclic_lr(_steps_as_float(step), xp=keras.ops, **self._policy_args())
 
     def get_config(self):
@@ -272,7 +284,7 @@ class OneCycleSchedule(keras.optimizers.schedules.LearningRateSchedule):
         self.three_phase = three_phase
         self.convention = convention
 
-    def __call__(self, step):
+    def __call__(self, step=_NO_STEP):
         return policies.one_cycle_lr(_steps_as_float(step), xp=keras.ops, **self.get_config())
 
     def get_config(self):
