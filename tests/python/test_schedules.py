@@ -357,6 +357,26 @@ def test_train_step_uses_the_schedule_learning_rate(kind, jit_compile):
     check_updates_use_the_schedule(model, x, y, lr_by_step, first_step=0, n_steps=n_steps)
 
 
+@pytest.mark.backends("torch")
+@pytest.mark.parametrize("kind", list(TRAINING_SCHEDULES))
+def test_eager_torch_evaluates_on_the_host_with_the_same_float32_values(kind):
+    # Eager PyTorch: the scalar step is evaluated with NumPy (faster than keras.ops on
+    # scalar tensors); a vector of steps takes keras.ops. Both give the float32 of the policy.
+    import torch
+
+    kwargs, cls, policy = TRAINING_SCHEDULES[kind]
+    schedule = cls(**kwargs)
+    steps = np.arange(10)
+    vectorized = np.asarray(ops.convert_to_numpy(schedule(ops.convert_to_tensor(steps, "int64"))))
+    iterations = keras.Variable(0, dtype="int64", trainable=False)
+    for step in steps:
+        iterations.assign(int(step))
+        value = schedule(iterations)
+        assert isinstance(value, torch.Tensor) and value.dtype == torch.float32 and value.dim() == 0
+        assert float(value) == pytest.approx(float(np.float32(policy(step, **kwargs))), rel=0, abs=0)
+        assert float(value) == pytest.approx(float(vectorized[step]), rel=2e-7)
+
+
 @pytest.mark.parametrize("scale_fn", [None, halving_scale])
 def test_saved_model_reloads_the_schedule_and_continues(tmp_path, scale_fn):
     kwargs = {
