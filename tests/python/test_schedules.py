@@ -375,6 +375,14 @@ def test_eager_torch_evaluates_on_the_host_with_the_same_float32_values(kind):
         assert isinstance(value, torch.Tensor) and value.dtype == torch.float32 and value.dim() == 0
         assert float(value) == pytest.approx(float(np.float32(policy(step, **kwargs))), rel=0, abs=0)
         assert float(value) == pytest.approx(float(vectorized[step]), rel=2e-7)
+    # The host values are computed a block of steps at a time: across blocks, and after a
+    # change of the schedule's arguments.
+    for step in (4095, 4096, 123457, 3):
+        iterations.assign(step)
+        assert float(schedule(iterations)) == float(np.float32(policy(step, **kwargs)))
+    schedule.max_lr = 0.3
+    changed = dict(kwargs, max_lr=0.3)
+    assert float(schedule(iterations)) == float(np.float32(policy(3, **changed)))
 
 
 @pytest.mark.parametrize("scale_fn", [None, halving_scale])

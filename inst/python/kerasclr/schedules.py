@@ -36,9 +36,9 @@ def _host_step(step):
     """The step as a Python int on eager PyTorch with a CPU step counter, else None.
 
     There the optimizer calls the schedule as plain Python at every step, and a dozen
-    ``keras.ops`` on scalar tensors cost about 50 us, where NumPy on the host costs 10 (a
-    few percent of a small model's step). Traced steps (``torch.compile``, TensorFlow, JAX)
-    and GPU counters (where a host read would wait for the device) keep ``keras.ops``.
+    ``keras.ops`` on scalar tensors cost about 50 us, several percent of a small model's
+    step. Traced steps (``torch.compile``, TensorFlow, JAX) and GPU counters (where a host
+    read would wait for the device) keep ``keras.ops``.
     """
     if keras.backend.backend() != "torch":
         return None
@@ -51,7 +51,24 @@ def _host_step(step):
     return int(value)
 
 
-def _evaluate(formula, step, args, host_ok=True):
+class _HostValues:
+    """A schedule's values on the host, computed with NumPy a block of steps at a time."""
+
+    BLOCK = 4096
+
+    def __init__(self):
+        self.start, self.args, self.values = None, None, None
+
+    def at(self, formula, step, args):
+        start = step - step % self.BLOCK
+        if start != self.start or args != self.args:
+            steps = np.arange(start, start + self.BLOCK, dtype=np.float64)
+            self.values = np.asarray(formula(steps, xp=np, **args), dtype=np.float32)
+            self.start, self.args = start, args
+        return self.values[step - start]
+
+
+def _evaluate(schedule, formula, step, args, host_ok=True):
     """``formula`` (a ``kerasclr.policies`` function) at ``step``, in float32."""
     if step is _NO_STEP:
         raise TypeError(KERAS2_MESSAGE)
@@ -59,7 +76,8 @@ def _evaluate(formula, step, args, host_ok=True):
     if host is not None:
         import torch
 
-        return torch.tensor(float(formula(np.float64(host), xp=np, **args)), dtype=torch.float32)
+        table = schedule.__dict__.setdefault("_host_values", _HostValues())
+        return torch.tensor(table.at(formula, host, args))
     # Keras passes `optimizer.iterations` (int64 on TensorFlow and PyTorch, int32 on
     # JAX without x64). float32 holds every whole step number exactly up to 2**24.
     return formula(keras.ops.cast(step, "float32"), xp=keras.ops, **args)
@@ -217,7 +235,7 @@ class CyclicSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step=_NO_STEP):
         # A custom scale_fn is written with keras.ops: it gets tensors.
-        return _evaluate(policies.cyclic_lr, step, self._policy_args(), host_ok=self.scale_fn is None)
+        return _evaluate(self, policies.cyclic_lr, step, self._policy_args(), host_ok=self.scale_fn is None)
 
     def get_config(self):
         config = self._policy_args()
@@ -311,7 +329,7 @@ class OneCycleSchedule(keras.optimizers.schedules.LearningRateSchedule):
         self.convention = convention
 
     def __call__(self, step=_NO_STEP):
-        return _evaluate(policies.one_cycle_lr, step, self.get_config())
+        return _evaluate(self, policies.one_cycle_lr, step, self.get_config())
 
     def get_config(self):
         return {
