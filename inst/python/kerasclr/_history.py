@@ -46,7 +46,7 @@ class HistoryMixin:
         n = iterations.size
         before = len(self.history["epoch"])
         self.history["epoch"].extend([self._epoch] * n)
-        self.history["iteration"].extend(int(i) for i in iterations)
+        self.history["iteration"].extend(iterations.tolist())
         self.history["learning_rate"].extend(rows[:, recorder.LR].tolist())
         self.history["momentum"].extend(rows[:, recorder.MOMENTUM].tolist())
         self.history["loss"].extend(rows[:, recorder.LOSS].tolist())
