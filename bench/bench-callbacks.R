@@ -70,7 +70,12 @@ cases[["R callback_lambda (blog)"]]$model <- new_model()
 cases[["R callback_lambda (blog)"]]$callbacks <-
   list(lambda_callback(cases[["R callback_lambda (blog)"]]$model, lr_vector))
 
+py_gc <- reticulate::import("gc")
 run <- function(case) {
+  # The previous run's garbage is collected first (R's and Python's), so that a collection
+  # does not land in whichever case runs next.
+  invisible(gc(verbose = FALSE))
+  py_gc$collect()
   start <- proc.time()[["elapsed"]]
   case$model$fit(x, y, batch_size = batch, epochs = 1L, verbose = 0L, shuffle = FALSE,
                  callbacks = case$callbacks)
