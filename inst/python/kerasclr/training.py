@@ -337,7 +337,7 @@ class BatchLossReader:
         total, count = self._totals()
         before = (self._total, self._count)
         self._total, self._count = total, count
-        return float(_batch_mean(before[0], before[1], total, count, ops=_NumpyOps))
+        return float(_batch_mean(before[0], before[1], total, count, ops=_HostOps))
 
 
 def _batch_mean(total_before, count_before, total_after, count_after, ops=None):
@@ -346,16 +346,16 @@ def _batch_mean(total_before, count_before, total_after, count_after, ops=None):
         import keras
 
         ops = keras.ops
-    count = count_after - count_before
-    return ops.where(count > 0, (total_after - total_before) / ops.maximum(count, 1e-30),
-                     float("nan"))
+    # No batch counted (count 0, total 0): 0 / 0, NaN, as IEEE division gives in the step.
+    return ops.divide(total_after - total_before, count_after - count_before)
 
 
-class _NumpyOps:
-    """``_batch_mean`` on the host."""
+class _HostOps:
+    """``_batch_mean`` on the host, on Python floats (NumPy's would cost microseconds a call)."""
 
-    where = staticmethod(np.where)
-    maximum = staticmethod(np.maximum)
+    @staticmethod
+    def divide(a, b):
+        return a / b if b else math.nan
 
 
 class StepRecorder:
@@ -614,7 +614,7 @@ class StepRecorder:
                 logs = dict(original(data))
             if tracker:
                 loss = float(_batch_mean(before[0], before[1], float(tracker.total.value),
-                                         float(tracker.count.value), ops=_NumpyOps))
+                                         float(tracker.count.value), ops=_HostOps))
             else:
                 loss = float(logs["loss"]) if "loss" in logs else math.nan
             row = self.buffer[step % self.rows]
@@ -688,18 +688,6 @@ class _TfOps:
         import tensorflow as tf
 
         return tf.stack(values)
-
-    @staticmethod
-    def where(condition, a, b):
-        import tensorflow as tf
-
-        return tf.where(condition, a, b)
-
-    @staticmethod
-    def maximum(a, b):
-        import tensorflow as tf
-
-        return tf.maximum(a, b)
 
     @staticmethod
     def mod(a, b):
