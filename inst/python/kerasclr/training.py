@@ -537,8 +537,10 @@ class StepRecorder:
         tf_backend = backend.backend() == "tensorflow"
 
         if tf_backend:
+            # One read: TensorFlow orders it before the step's updates of the variable, and
+            # copies the variable's buffer on write while the read still holds it.
             def copy(variable):
-                return ops.add(variable.value, 0)
+                return variable.value.value()
         else:
             # A real copy: torch.compile may turn `x + 0` into an alias of the variable.
             def copy(variable):
