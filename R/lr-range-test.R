@@ -135,7 +135,7 @@ lr_range_test <- function(model, x, y = NULL, start_lr = 1e-7, end_lr = 10, num_
                              verbose = verbose, ...)
   range_test <- kerasclr_py_module("range_test")
   # An interrupt (Ctrl+C) can unwind Python's frames without their cleanup: put the model back.
-  on.exit(kerasclr_py_module("range_test")$restore_unfinished(), add = TRUE)
+  on.exit(range_test$restore_unfinished(), add = TRUE)
   result <- py_call(do.call(range_test$lr_range_test, args))
   res <- new_lr_range_test(result)
   warn_exhausted(res)

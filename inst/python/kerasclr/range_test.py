@@ -323,12 +323,14 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
     grid = list(itertools.product(wd_grid, mom_grid))
 
     # ---- the runs ----
-    state = ModelState.capture(model)
-    _UNFINISHED.append(state)
     runs, columns = [], {}
     user_callbacks = list(fit_kwargs.pop("callbacks", None) or [])
     # An R generator function's batches are drawn on the main thread (see MainThreadBatches).
     fit_x, feeders = fit_inputs(x)
+    state = ModelState.capture(model)
+    # Registered right before the `try` whose `finally` removes it: nothing in between can
+    # raise and leave a stale snapshot for a later restore_unfinished().
+    _UNFINISHED.append(state)
     completed = False
     try:
         for run_index, (wd, mom) in enumerate(grid):
