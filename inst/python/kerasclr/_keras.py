@@ -145,9 +145,6 @@ def carried_metrics(model):
     return state.get("metrics_variables") if state else None
 
 
-
-
-
 # --------------------------------------------------------------------------- #
 # Keras 2 (tf_keras) and the few differences from Keras 3 that the rest needs
 # --------------------------------------------------------------------------- #

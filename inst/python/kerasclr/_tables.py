@@ -24,7 +24,8 @@ class FitTable:
       refilled; a fit of unknown length is covered by extending them (Keras 2).
     - ``"constants"``: arrays baked into the traced step (a custom ``scale_fn`` on the other
       compiled backends: the step is traced again for each fit).
-    - ``"host"``: Python floats, for eager PyTorch (its step is Python anyway).
+    - ``"host"``: Python floats, for eager PyTorch (its step is Python anyway); the
+      in-optimizer schedules use it there too (``kerasclr.schedules``), a block at a time.
     """
 
     LR, MOMENTUM = 0, 1

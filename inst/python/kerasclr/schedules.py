@@ -51,21 +51,28 @@ def _host_step(step):
     return int(value)
 
 
-class _HostValues:
-    """A schedule's values on the host, computed with NumPy a block of steps at a time."""
+# Steps of a schedule's host table filled at a time (eager PyTorch).
+_HOST_BLOCK = 4096
 
-    BLOCK = 4096
 
-    def __init__(self):
-        self.start, self.args, self.values = None, None, None
+def _host_value(schedule, formula, step, args):
+    """``formula`` at ``step`` from a host table of the schedule, filled a block at a time.
 
-    def at(self, formula, step, args):
-        start = step - step % self.BLOCK
-        if start != self.start or args != self.args:
-            steps = np.arange(start, start + self.BLOCK, dtype=np.float64)
-            self.values = np.asarray(formula(steps, xp=np, **args), dtype=np.float32)
-            self.start, self.args = start, args
-        return self.values[step - start]
+    The callbacks' per-fit table (``kerasclr._tables.FitTable``, kind "host"): one vectorized
+    NumPy call per block of steps, filled again when the step leaves it or the arguments change.
+    """
+    from kerasclr import _tables
+
+    cached = schedule.__dict__.get("_host_table")
+    if cached is None or cached[0] != args or not cached[1].start <= step < cached[1].end:
+        def values_at(steps):
+            lr = formula(steps.astype(np.float64), xp=np, **args)
+            return lr, np.full(steps.shape, np.nan)  # no momentum
+
+        start = step - step % _HOST_BLOCK
+        cached = (args, _tables.FitTable("host", values_at).fill(start, start + _HOST_BLOCK))
+        schedule.__dict__["_host_table"] = cached
+    return cached[1].host(_tables.FitTable.LR, step)
 
 
 def _evaluate(schedule, formula, step, args, host_ok=True):
@@ -76,8 +83,7 @@ def _evaluate(schedule, formula, step, args, host_ok=True):
     if host is not None:
         import torch
 
-        table = schedule.__dict__.setdefault("_host_values", _HostValues())
-        return torch.tensor(table.at(formula, host, args))
+        return torch.tensor(_host_value(schedule, formula, host, args), dtype=torch.float32)
     # Keras passes `optimizer.iterations` (int64 on TensorFlow and PyTorch, int32 on
     # JAX without x64). float32 holds every whole step number exactly up to 2**24.
     return formula(keras.ops.cast(step, "float32"), xp=keras.ops, **args)

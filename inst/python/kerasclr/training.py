@@ -14,8 +14,8 @@ and Keras 2 (``tf_keras``) where the training loop is concerned:
   that it takes effect at the next train step on every backend. On JAX the fit
   loop carries the optimizer variables as ``state`` between steps; a callback's
   ``self.model`` syncs them back (Keras 3's ``Callback.model``), and the loop then
-  reads the variables again, the new value included. That sync costs about 130 us
-  per batch for the range test's MLP (the JAX range test's main overhead).
+  reads the variables again, the new value included. That sync costs about 90 us
+  per batch for the range test's MLP (with the loss read, the JAX range test's overhead).
 - ``BatchLossReader(model)``: ``.on_epoch_begin()`` then ``.batch_loss(logs)`` in
   ``on_train_batch_end``: the true loss of the batch that just ended. Keras logs
   the running mean of the epoch (the loss tracker is a ``keras.metrics.Mean``
@@ -351,11 +351,26 @@ def _batch_mean(total_before, count_before, total_after, count_after, ops=None):
 
 
 class _HostOps:
-    """``_batch_mean`` on the host, on Python floats (NumPy's would cost microseconds a call)."""
+    """The ops of ``_batch_mean`` and ``StepRecorder._row`` on the host, on Python floats.
+
+    For the eager PyTorch step and the range test's reader: NumPy's (or torch's) ops on
+    scalars would cost microseconds a call.
+    """
 
     @staticmethod
     def divide(a, b):
         return a / b if b else math.nan
+
+    @staticmethod
+    def cast(value, dtype):
+        return int(value) if dtype.startswith("int") else float(value)
+
+    @staticmethod
+    def mean(value):
+        return float(value.mean()) if hasattr(value, "mean") else float(value)
+
+    mod = staticmethod(operator.mod)
+    stack = staticmethod(np.asarray)
 
 
 class StepRecorder:
@@ -619,13 +634,9 @@ class StepRecorder:
                                          float(tracker.count.value), ops=_HostOps))
             else:
                 loss = float(logs["loss"]) if "loss" in logs else math.nan
-            row = self.buffer[step % self.rows]
-            row[self.STEP] = step % self._STEP_MODULUS
-            row[self.LR] = used.get("lr", math.nan)
-            row[self.MOMENTUM] = used.get("momentum", math.nan) if self.momentum_attribute else math.nan
-            row[self.LOSS] = loss
-            for j, name in enumerate(self.metric_names):
-                row[4 + j] = float(logs[name]) if name in logs else math.nan
+            momentum = used.get("momentum", math.nan) if self.momentum_attribute else math.nan
+            self.buffer[step % self.rows] = self._row(_HostOps, step, used.get("lr", math.nan),
+                                                      momentum, loss, logs)
             return logs
 
         return train_step
