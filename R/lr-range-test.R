@@ -76,8 +76,8 @@
 #' @param momentum (numeric vector or `NULL`) Momentum values to test, in `[0, 1)`.
 #' @param restore (logical) Put the weights and optimizer state back afterwards. With
 #'   `FALSE` they are left as the test leaves them (after an error or interrupt they are
-#'   restored anyway); the learning rate and the hyperparameters the test changed are
-#'   always put back.
+#'   restored anyway; on JAX, up to two steps after the step at which it stopped); the
+#'   learning rate and the hyperparameters the test changed are always put back.
 #' @param verbose (logical) Show a progress bar.
 #' @param ... Passed on: `val_batches` (whole number, validation batches per step,
 #'   default 2), and arguments of the model's `fit()` such as `shuffle`, `class_weight`,

@@ -5,8 +5,8 @@ same 100 batches, measured side by side in one process, per backend (each backen
 its own subprocess). Two references: a *warm* fit (the model's train function already
 traced, the best case for fit) and a *cold* fit (a fresh model, tracing included, what
 a first fit costs). Goal: range test / warm fit <= 1.10 on every backend. The range
-test sets the optimizer's learning-rate variable per batch and reuses the model's own
-compiled step (no grid here, so no fresh trace).
+test sets each step's learning rate around the model's own compiled step (no grid
+here, so no fresh trace; ``kerasclr.training.HostDrivenSteps``).
 
 What the range test's answer is worth in training (the outcome against tuned
 constant and cosine schedules) is measured by bench/bench-panel.py.

@@ -405,6 +405,29 @@ def test_other_compiled_functions_are_left_alone(keras):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.backends("jax")
+def test_jax_reuses_the_models_compiled_step(keras):
+    """Without a grid, the JAX range test runs the model's own compiled train step:
+    nothing is traced or compiled (the rates enter the step as its own learning rate
+    does). A first test, on another model, compiles the one helper it has."""
+    import jax
+
+    from kerasclr.range_test import lr_range_test
+
+    x, y = _data()
+    events = []
+    # Stays registered (JAX has no public way to remove one): it only appends to `events`.
+    jax.monitoring.register_event_duration_secs_listener(lambda name, secs, **kw: events.append(name))
+    for _ in range(2):
+        model = _trained(keras, _model(keras, OPTIMIZERS["sgd_momentum"](keras), extras=False), x, y)
+        first = len(events)
+        result = lr_range_test(model, x, y, start_lr=1e-3, end_lr=1.0, num_iter=8,
+                               batch_size=16, verbose=False)
+        assert result["runs"][0]["steps"] == 8
+    compiled = events[first:]
+    assert "/jax/core/compile/backend_compile_duration" not in compiled, compiled
+
+
 def test_momentum_grid_needs_momentum_buffers(keras):
     from kerasclr.range_test import lr_range_test
 

@@ -102,38 +102,48 @@ def test_model_without_optimizer_is_refused(keras):
         training.optimizer_step(model)
 
 
-@pytest.mark.parametrize("steps_per_execution", [1, SPE2])
-def test_batch_loss_reader_recovers_each_batch_loss(keras, steps_per_execution):
+@pytest.mark.parametrize("deferred", [True, False])
+@pytest.mark.parametrize("jit_compile", [True, False])
+def test_host_driven_steps_use_each_rate_and_read_each_batch_loss(keras, jit_compile, deferred):
     from kerasclr import training
 
     x, y = make_data(n=10)  # batches of 4, 4, 2
-    lr = 0.05
-    model = make_model(keras, keras.optimizers.SGD(lr), steps_per_execution=steps_per_execution)
+    lrs = [0.1, 0.01, 0.3, 0.05, 0.2]  # one fewer than the 6 steps of the fit: it stops there
+    model = make_model(keras, keras.optimizers.SGD(0.5), jit_compile=jit_compile)
     start = _weights(model)
-    seen, logged = [], []
+    seen, pending_at_batch_end = [], []
 
-    class Record(keras.callbacks.Callback):
+    class Drive(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
-            self.reader = training.BatchLossReader(self.model)
+            self.steps = training.HostDrivenSteps(self.model, lrs, seen.append,
+                                                  deferred=deferred).install()
 
         def on_epoch_begin(self, epoch, logs=None):
-            self.reader.on_epoch_begin()
+            self.steps.on_epoch_begin()
 
         def on_train_batch_end(self, batch, logs=None):
-            seen.append(self.reader.batch_loss(logs))
-            logged.append(float(logs["loss"]))
+            pending_at_batch_end.append(len(self.steps._pending))
+            if not deferred:
+                self.steps.take_loss()
 
-    model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[Record()])
-    _, losses = simulate(start, x, y, 4, 2, sgd([lr] * 6))
-    if steps_per_execution == 1:
-        np.testing.assert_allclose(seen, losses, rtol=2e-5)
-        # The logged value is the running mean, which differs from the batch loss.
-        assert not np.allclose(logged[1], losses[1], rtol=1e-3)
-    else:
-        # One event per execution: (4+4 samples), then the last batch of 2 alone.
-        sizes = np.array([4, 4, 2, 4, 4, 2], dtype=float)
-        mean = lambda i, j: np.sum(np.array(losses[i:j]) * sizes[i:j]) / np.sum(sizes[i:j])  # noqa: E731
-        np.testing.assert_allclose(seen, [mean(0, 2), mean(2, 3), mean(3, 5), mean(5, 6)], rtol=2e-5)
+    drive = Drive()
+    model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)  # traced first
+    start = _weights(model)
+    plain = model.train_function
+    model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[drive])
+    drive.steps.finish()
+    drive.steps.remove()
+    assert model.train_function is plain
+    # Rate 0 in a sixth step, which must not run: the weights after the first five.
+    expected, losses = simulate(start, x, y, 4, 2, sgd(lrs + [0.0]))
+    assert training.optimizer_step(model) == 3 + len(lrs)
+    for got, want in zip(_weights(model), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    # Each batch's own loss (not Keras' running mean), in order, across the epoch change.
+    np.testing.assert_allclose(seen, losses[:len(lrs)], rtol=2e-5)
+    lag = training.HostDrivenSteps.JAX_LAG if deferred and keras.backend.backend() == "jax" else 0
+    expected_pending = [min(i + 1, lag) if deferred else 1 for i in range(len(lrs))]
+    assert pending_at_batch_end == expected_pending
 
 
 @pytest.mark.parametrize("jit_compile", [True, False])

@@ -10,7 +10,8 @@ Keras 3, checked with 3.8.0, 3.9.0, 3.10.0, 3.11.0 and 3.15.1 (CI runs 3.8.0 and
   ``CURRENT_LEARNING_RATE``), ``_track_variable()`` (``track_optimizer_variable``);
 - models: ``_loss_tracker`` (``loss_tracker``), ``_metrics`` (the model's own metrics:
   ``own_metrics``), ``_jax_state`` / ``_jax_state_synced`` (the JAX fit loop's carried
-  state: ``carried_slot``, ``carried_metrics``, ``sync_jax_state``, ``drop_jax_state``,
+  state: ``carried_slot``, ``optimizer_variable_index``, ``with_carried_value``,
+  ``carried_state_metrics``, ``sync_jax_state``, ``drop_jax_state``,
   ``FIT_MODEL_ATTRIBUTES``), an instance ``train_step`` (``FreshTrace``; kerasclr's step
   wrappers rely on the JAX one's ``(trainable, non_trainable, optimizer, metrics)`` state).
 
@@ -60,12 +61,35 @@ def carried_slot(model, variable):
     if not state or getattr(model, "_jax_state_synced", True):
         return None
     values = state.get("optimizer_variables")
-    if not values:
+    index = optimizer_variable_index(model, variable)
+    if not values or index is None:
         return None
+    return values, index
+
+
+def optimizer_variable_index(model, variable):
+    """The position of ``variable`` in ``model.optimizer.variables`` (the JAX loop's order), or None."""
     for index, ref in enumerate(model.optimizer.variables):
         if ref is variable:
-            return values, index
+            return index
     return None
+
+
+def with_carried_value(state, index, value):
+    """The JAX fit loop's ``state`` with ``value`` for optimizer variable ``index``.
+
+    ``state`` is ``(trainable, non_trainable, optimizer, metrics)`` values, as the loop
+    passes them to ``model.train_function`` (the optimizer's in the order of
+    ``model.optimizer.variables``); the lists are copied, not changed.
+    """
+    values = list(state[2])
+    values[index] = value
+    return (state[0], state[1], values) + tuple(state[3:])
+
+
+def carried_state_metrics(state):
+    """The metric variables' values in the JAX fit loop's ``state`` (``model.metrics_variables`` order)."""
+    return state[3]
 
 
 def sync_jax_state(model):
@@ -134,15 +158,6 @@ def wrap_train_step(model, train_step):
 def unwrap_train_step(model):
     """Gives the model back its class's ``train_step``."""
     vars(model).pop("train_step", None)
-
-
-def carried_metrics(model):
-    """Mid-epoch on JAX: the metric variables' values the fit loop carries, else None.
-
-    In the order of ``model.metrics_variables`` (set right before ``on_train_batch_end``).
-    """
-    state = getattr(model, "_jax_state", None)
-    return state.get("metrics_variables") if state else None
 
 
 # --------------------------------------------------------------------------- #

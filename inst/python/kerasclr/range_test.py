@@ -7,15 +7,16 @@ validation loss, stops early when the loss diverges, and then puts the model bac
 exactly as it was (weights, optimizer state, hyperparameters; see ``kerasclr.state``).
 
 How it runs: one ``model.fit()`` call (so every input Keras accepts works: arrays,
-generators, ``PyDataset``, ``tf.data``, torch ``DataLoader``) with
-
-- a callback that reads the batch's own loss (``kerasclr.training.BatchLossReader``),
-  smooths it, checks for divergence, sets ``model.stop_training``, and sets the next
-  step's learning rate into the optimizer's variable (``kerasclr.training.set_learning_rate``;
-  on JAX written into the state the fit loop carries, so no state sync is needed).
-  The model's own compiled train step is reused when nothing else changes; a grid
-  value or a learning-rate schedule (replaced by a variable for the test) is traced
-  afresh (``kerasclr.training.FreshTrace``).
+generators, ``PyDataset``, ``tf.data``, torch ``DataLoader``) whose train function is
+wrapped (``kerasclr.training.HostDrivenSteps``): before each step the step's learning
+rate goes where the optimizer reads it, after it the batch's own loss is read back, and
+a callback's ``_record`` smooths it, checks for divergence and sets
+``model.stop_training``. No batch hook runs (none is needed without validation data),
+so Keras' fit loop does not wait for the device at every batch; on JAX the rate enters
+the state the loop carries and the loss is read two steps behind (the test may run two
+steps past its stop; the records end at the stop). The model's own compiled train step
+is reused when nothing else changes; a grid value or a learning-rate schedule (replaced
+by a variable for the test) is traced afresh (``kerasclr.training.FreshTrace``).
 
 A grid over ``weight_decay`` and/or ``momentum`` runs one test per combination, from the
 same starting state.
@@ -97,9 +98,12 @@ def _callback_class():
     import keras
 
     class RangeTestRecorder(training.Keras2CallbackMixin, keras.callbacks.Callback):
-        """Records lr, batch loss, smoothed loss (and validation loss); stops at divergence."""
+        """Sets each step's rate, records lr, batch loss, smoothed loss (and validation loss); stops at divergence.
 
-        _supports_tf_logs = True  # Keras 2: the logs are only a fallback for the loss
+        The per-step work runs around the train function (``training.HostDrivenSteps``):
+        no batch hook, so that Keras' fit loop needs no host sync per batch; with
+        validation data a batch hook evaluates it after every step.
+        """
 
         def __init__(self, lrs, num_iter, smooth, diverge_threshold, state, val_batches=None,
                      progbar=None):
@@ -114,32 +118,31 @@ def _callback_class():
             self.records = {"lr": [], "loss": [], "smoothed_loss": []}
             if val_batches is not None:
                 self.records["val_loss"] = []
+                self.on_train_batch_end = self._validate
             self.stop_reason = None
+            self.steps = None
+            self._fit_model = None  # the model itself: `self.model` syncs JAX's state
             self._avg = 0.0
             self._best = math.inf
-            self._reader = None
 
         def on_train_begin(self, logs=None):
             # fit() has built the model and the optimizer: snapshot what is new.
             self.state.capture_new_variables()
-            self._reader = training.BatchLossReader(self.model)
-            self._set_learning_rate(0)
-
-        def _set_learning_rate(self, step):
-            # The rate of each step is set when the step before it ends (no hook before
-            # the batch: one host call less per step).
-            if step < self.num_iter:
-                training.set_learning_rate(self.model, self.lrs[step])
+            self._fit_model = self.model
+            self.steps = training.HostDrivenSteps(
+                self._fit_model, self.lrs, self._record,
+                deferred=self.val_batches is None).install()
 
         def on_epoch_begin(self, epoch, logs=None):
-            self._reader.on_epoch_begin()
+            self.steps.on_epoch_begin()
 
-        def on_train_batch_end(self, batch, logs=None):
+        def _validate(self, batch, logs=None):
+            self.steps.take_loss()
+
+        def _record(self, loss):
             step = len(self.records["loss"])
-            if step >= self.num_iter:  # already stopped
-                self.model.stop_training = True
+            if self.stop_reason is not None:  # a step run before the stop took effect
                 return
-            loss = self._reader.batch_loss(logs)
             # fastai / pytorch-lr-finder: exponential moving average, bias-corrected.
             self._avg = self.smooth * self._avg + (1.0 - self.smooth) * loss
             smoothed = self._avg / (1.0 - self.smooth ** (step + 1))
@@ -155,20 +158,17 @@ def _callback_class():
                 self.progbar.update(step + 1, values=values, finalize=False)
             if not (math.isfinite(loss) and math.isfinite(smoothed)):
                 self._stop("nan")
-                return
-            if smoothed < self._best:
+            elif smoothed < self._best:
                 self._best = smoothed
-            if self._best > 0 and smoothed > self.diverge_threshold * self._best:
+            if self.stop_reason is None and self._best > 0 \
+                    and smoothed > self.diverge_threshold * self._best:
                 self._stop("diverged")
-                return
-            if step + 1 >= self.num_iter:
+            if self.stop_reason is None and step + 1 >= self.num_iter:
                 self._stop("completed")
-                return
-            self._set_learning_rate(step + 1)
 
         def _stop(self, reason):
             self.stop_reason = reason
-            self.model.stop_training = True
+            self._fit_model.stop_training = True
 
     return RangeTestRecorder
 
@@ -213,7 +213,8 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
             and RMSprop, ``beta_1`` for the Adam family); one test per value.
         restore: put the weights and optimizer state back afterwards (the
             hyperparameters we change are always put back, and everything is restored
-            after an error or an interrupt).
+            after an error or an interrupt). With False the weights are those after the
+            last step run: on JAX up to two steps after the one the test stopped at.
         verbose: show a progress bar.
         val_batches: how many validation batches to evaluate per step.
         **fit_kwargs: passed on to ``model.fit()`` (e.g. ``shuffle``, ``class_weight``).
@@ -361,7 +362,11 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
             try:
                 model.fit(fit_x, y, verbose=0, callbacks=[recorder] + feeders + user_callbacks,
                           **fit_plan, **fit_kwargs)
+                if recorder.steps is not None:
+                    recorder.steps.finish()  # the last steps' losses (read behind on JAX)
             finally:
+                if recorder.steps is not None:
+                    recorder.steps.remove()
                 if fresh_trace is not None:
                     fresh_trace.remove()
             steps = len(recorder.records["loss"])

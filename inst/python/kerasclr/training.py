@@ -14,16 +14,16 @@ and Keras 2 (``tf_keras``) where the training loop is concerned:
   that it takes effect at the next train step on every backend. On JAX the fit
   loop carries the optimizer variables as ``state`` between steps; a callback's
   ``self.model`` syncs them back (Keras 3's ``Callback.model``), and the loop then
-  reads the variables again, the new value included. That sync costs about 90 us
-  per batch for the range test's MLP (with the loss read, the JAX range test's overhead).
-- ``BatchLossReader(model)``: ``.on_epoch_begin()`` then ``.batch_loss(logs)`` in
-  ``on_train_batch_end``: the true loss of the batch that just ended. Keras logs
-  the running mean of the epoch (the loss tracker is a ``keras.metrics.Mean``
-  weighted by batch size); the batch's own value is recovered exactly (up to
-  float32 rounding) by differencing the tracker's ``total``/``count`` variables.
-  On JAX those variables are stale during an epoch; the current values are in the
-  state the fit loop carries (``_keras.carried_metrics``), matched by position to
-  ``model.metrics_variables``.
+  reads the variables again, the new value included (about 90 us per batch for the
+  range test's bench MLP).
+- ``HostDrivenSteps(model, rates, on_loss)``: the range test's mechanism, around the
+  model's train function: each step's learning rate set from the host, and the true
+  loss of each step's batch read back. Keras logs the running mean of the epoch (the
+  loss tracker is a ``keras.metrics.Mean`` weighted by batch size); the batch's own
+  value is recovered exactly (up to float32 rounding) by differencing the tracker's
+  ``total``/``count``. On JAX both go through the state the fit loop carries, and
+  the loss is read two steps behind, so the loop never waits for the step it just
+  dispatched.
 - ``StepRecorder``: the train step records, per step, the learning rate and
   momentum its update used, its batch's loss and its logged metrics, into a buffer
   of the fit read once per epoch (no Python per batch).
@@ -74,7 +74,7 @@ __all__ = [
     "set_learning_rate",
     "learning_rate_is_variable",
     "replace_learning_rate_schedule",
-    "BatchLossReader",
+    "HostDrivenSteps",
     "StepRecorder",
     "ScheduleHook",
     "momentum_attribute",
@@ -285,59 +285,164 @@ def set_learning_rate(model, value):
 # --------------------------------------------------------------------------- #
 # True per-batch loss
 # --------------------------------------------------------------------------- #
-class BatchLossReader:
-    """Recovers the loss of each batch from Keras' running epoch mean.
+class HostDrivenSteps:
+    """The range test's mechanism: each step's learning rate set from the host, each step's loss read back.
 
-    Use ``on_epoch_begin()`` at the start of every epoch and
-    ``batch_loss(logs)`` in ``on_train_batch_end``. With
-    ``steps_per_execution > 1`` the value is the mean over the batches of that
-    execution (the callbacks see one event per execution).
+    It wraps ``model.train_function`` for one ``fit()`` in which one call is one step
+    (``steps_per_execution`` 1): ``install()`` in ``on_train_begin`` (fit() has made its
+    train function by then), ``on_epoch_begin()`` at every epoch (Keras resets its
+    metrics), ``finish()`` after the fit, ``remove()`` in a ``finally``. Before call ``k``
+    the rate ``rates[k]`` is put where that step reads it; after it the step's loss is
+    taken, and ``on_loss(loss)`` gets the losses of the steps in order. The loss is that of
+    the step's own batch: the change of the loss tracker's ``total`` over that of its
+    ``count`` (Keras logs their ratio, the epoch's running mean; NaN when no batch was
+    counted), or without a standard tracker (a custom ``train_step``) the logged loss.
+
+    On JAX the fit loop passes its carried state from step to step and runs ahead of the
+    device, unless the host waits for a value. So nothing here waits for the step just
+    dispatched: the rate replaces the learning-rate variable's value in the state that
+    goes into the step (device arrays made before the fit, with the variable's dtype and
+    sharding: no new trace), the tracker's totals are copied on the device (the loop
+    donates the state to the next step) and read ``JAX_LAG`` steps later. ``on_loss``
+    then runs up to ``JAX_LAG`` steps behind, and a stop it asks for lands that many
+    steps late. With ``deferred=False`` (the range test's validation loss, which needs
+    the weights after each step) every loss waits for ``take_loss()`` in
+    ``on_train_batch_end`` instead. Elsewhere the rate is assigned to the variable and
+    the totals read right after the step (TensorFlow and PyTorch return from it then).
 
     Args:
-        model: the model being trained (Keras 3 or Keras 2).
+        model: the compiled model.
+        rates: the learning rate of each step (floats).
+        on_loss: called with each step's loss (a float), in order.
+        deferred: whether ``on_loss`` runs from the train function (lagged on JAX).
     """
 
-    def __init__(self, model):
+    JAX_LAG = 2
+
+    def __init__(self, model, rates, on_loss, deferred=True):
         self.model = model
+        self.rates = [float(r) for r in rates]
+        self.on_loss = on_loss
+        self.deferred = deferred
+        self.calls = 0
+        self._variable = _learning_rate_variable(_model_optimizer(model))
         self._tracker = loss_tracker(model)
-        self._positions = None
-        if self._tracker is not None and hasattr(self._tracker, "total") and hasattr(model, "metrics_variables"):
-            ids = [id(v) for v in model.metrics_variables]
-            try:
-                self._positions = (ids.index(id(self._tracker.total)), ids.index(id(self._tracker.count)))
-            except ValueError:
-                self._positions = None
-        self.on_epoch_begin()
+        if self._tracker is not None and not hasattr(self._tracker, "total"):
+            self._tracker = None
+        self._jax = not is_keras2_model(model) and _backend_name() == "jax"
+        self._pending = []    # (epoch, totals or logged loss), oldest first
+        self._epoch = 0
+        self._last = None     # (epoch, total, count) of the last step read
+        self._plain = None
+
+    def install(self):
+        model = self.model
+        plain = self._plain = model.train_function
+        if self._jax:
+            # Made beforehand in one transfer: a third of the cost of one at each step.
+            rates = _jax_arrays_like(self._variable.value, self.rates)
+            slot = _keras.optimizer_variable_index(model, self._variable)
+            lag = self.JAX_LAG if self.deferred else 0
+            if self._tracker is not None:
+                ids = [id(v) for v in model.metrics_variables]
+                positions = (ids.index(id(self._tracker.total)), ids.index(id(self._tracker.count)))
+
+            def train_function(state, data):
+                if self.calls < len(rates):
+                    state = _keras.with_carried_value(state, slot, rates[self.calls])
+                logs, state = plain(state, data)
+                if self._tracker is not None:
+                    metrics = _keras.carried_state_metrics(state)
+                    taken = _copy_pair(metrics[positions[0]], metrics[positions[1]])
+                else:
+                    taken = logs.get("loss")
+                self._taken(taken, lag)
+                return logs, state
+        else:
+            def train_function(*args, **kwargs):
+                if self.calls < len(self.rates):
+                    self._variable.assign(self.rates[self.calls])
+                logs = plain(*args, **kwargs)
+                if self._tracker is not None:
+                    taken = (to_float(self._tracker.total), to_float(self._tracker.count))
+                else:
+                    taken = logs.get("loss") if logs is not None else None
+                self._taken(taken, 0)
+                return logs
+
+        model.train_function = train_function
+        return self
+
+    def _taken(self, taken, lag):
+        self.calls += 1
+        self._pending.append((self._epoch, taken))
+        if self.calls >= len(self.rates):
+            self.model.stop_training = True  # one step per rate, however late on_loss runs
+        if self.deferred:
+            self._read(keep=lag)
 
     def on_epoch_begin(self):
-        """Forget the previous epoch's totals (Keras resets its metrics too)."""
-        self._total = 0.0
-        self._count = 0.0
+        self._epoch += 1
 
-    def _totals(self):
-        values = _keras.carried_metrics(self.model)
-        if values and self._positions is not None:
-            return float(np.asarray(values[self._positions[0]])), float(np.asarray(values[self._positions[1]]))
-        return to_float(self._tracker.total), to_float(self._tracker.count)
+    def take_loss(self):
+        """For ``deferred=False``: passes the loss of the step that just ended to ``on_loss``."""
+        self._read(keep=0)
 
-    def batch_loss(self, logs):
-        """The mean loss of the batch (or execution) that just ended.
+    def finish(self):
+        """Passes the losses not yet read to ``on_loss`` (after the fit)."""
+        self._read(keep=0)
 
-        Args:
-            logs: the ``logs`` dict of ``on_train_batch_end`` (used when the model
-                has no standard loss tracker, e.g. Keras 2 or a custom
-                ``train_step``; then the value is whatever ``logs["loss"]`` is).
+    def _read(self, keep):
+        while len(self._pending) > keep:
+            epoch, taken = self._pending.pop(0)
+            self.on_loss(self._loss(epoch, taken))
 
-        Returns:
-            A float (NaN when no loss is known).
-        """
-        if self._tracker is None or not hasattr(self._tracker, "total"):
-            value = (logs or {}).get("loss", float("nan"))
-            return float(np.asarray(value))
-        total, count = self._totals()
-        before = (self._total, self._count)
-        self._total, self._count = total, count
+    def _loss(self, epoch, taken):
+        if self._tracker is None:
+            return math.nan if taken is None else float(np.asarray(taken))
+        total, count = (float(v) for v in np.asarray(taken).tolist()) if self._jax else taken
+        before = (0.0, 0.0) if self._last is None or self._last[0] != epoch else self._last[1:]
+        self._last = (epoch, total, count)
         return float(_batch_mean(before[0], before[1], total, count, ops=_HostOps))
+
+    def remove(self):
+        if self._plain is not None:
+            self.model.train_function = self._plain
+            self._plain = None
+
+
+def _jax_arrays_like(value, numbers):
+    """``numbers`` as JAX arrays that the jitted step takes as it takes ``value`` (no new trace).
+
+    jit keys its traces by the arguments' shardings, a committed one included: an
+    uncommitted value gets uncommitted arrays, a committed one (under a
+    ``keras.distribution``, across processes too) arrays with its sharding.
+    """
+    import jax
+
+    numbers = [np.asarray(n, dtype=value.dtype) for n in numbers]
+    if getattr(value, "committed", False):
+        return jax.device_put(numbers, value.sharding)
+    return jax.device_put(numbers)
+
+
+def _backend_name():
+    from keras import backend
+
+    return backend.backend()
+
+
+_COPY_PAIR = []
+
+
+def _copy_pair(a, b):
+    """The two JAX scalars as one new device array (a jitted function, traced once)."""
+    if not _COPY_PAIR:
+        import jax
+        import jax.numpy as jnp
+
+        _COPY_PAIR.append(jax.jit(lambda a, b: jnp.stack([a, b])))
+    return _COPY_PAIR[0](a, b)
 
 
 def _batch_mean(total_before, count_before, total_after, count_after, ops=None):
