@@ -51,15 +51,20 @@ lambda_callback <- function(model, lr) {
 }
 
 lr_vector <- cyclic_lr(0:(10 * steps), base_lr = 1e-3, max_lr = 1e-2, step_size = steps)
+# The callbacks train the very model of the no-callback case (they give it back its own
+# train step after each fit): a model's own speed differs from that of an identical twin
+# (where its arrays lie in memory), which the twin row measures.
+shared <- new_model()
 cases <- list(
-  "no callback" = list(model = new_model(), callbacks = list()),
+  "no callback" = list(model = shared, callbacks = list()),
   "callback_cyclic_lr()" = list(
-    model = new_model(),
+    model = shared,
     callbacks = list(callback_cyclic_lr(base_lr = 1e-3, max_lr = 1e-2, step_size = steps))),
   "callback_one_cycle(), momentum" = list(
-    model = new_model(),
+    model = shared,
     callbacks = list(callback_one_cycle(max_lr = 1e-2, total_iterations = 1e6,
                                         momentum = c(0.95, 0.85)))),
+  "no callback, a twin model" = list(model = new_model(), callbacks = list()),
   "in-optimizer CyclicSchedule" = list(
     model = new_model(learning_rate_schedule_cyclic(base_lr = 1e-3, max_lr = 1e-2,
                                                     step_size = steps)),
@@ -91,7 +96,7 @@ for (r in seq_len(rounds)) {
 
 best <- apply(times, 2, min)
 per_round <- times[, 1] / times  # ratio within each round
-goal <- c(NA, 0.99, 0.99, 0.99, NA)
+goal <- c(NA, 0.99, 0.99, NA, 0.99, NA)
 table <- data.frame(
   case = names(cases),
   `steps/s (best)` = round(steps / best),

@@ -730,13 +730,14 @@ class StepRecorder:
 
         def train_step(data):
             # The step runs as Python: host reads cost less than tensor operations.
-            step = int(iterations.value)
-            before = (float(tracker.total.value), float(tracker.count.value)) if tracker else None
+            number = _keras.host_number
+            step = int(number(iterations))
+            before = (number(tracker.total), number(tracker.count)) if tracker else None
             with _StepScope() as used:
                 logs = dict(original(data))
             if tracker:
-                loss = float(_batch_mean(before[0], before[1], float(tracker.total.value),
-                                         float(tracker.count.value), ops=_HostOps))
+                loss = float(_batch_mean(before[0], before[1], number(tracker.total),
+                                         number(tracker.count), ops=_HostOps))
             else:
                 loss = float(logs["loss"]) if "loss" in logs else math.nan
             momentum = used.get("momentum", math.nan) if self.momentum_attribute else math.nan
@@ -1203,7 +1204,7 @@ class ScheduleHook:
             def apply(grads, trainable_variables=None):
                 # Eager PyTorch: apply() runs as Python at each step, in one thread.
                 saved_lr = _keras.learning_rate_slot(optimizer)
-                step = int(optimizer.iterations.value)
+                step = int(_keras.host_number(optimizer.iterations))
                 # once_per_step: the values StepRecorder records for this step.
                 if host_lr is not None:
                     _keras.set_learning_rate_slot(optimizer, once_per_step("lr", lambda: host_lr(step)))
