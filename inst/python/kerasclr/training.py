@@ -283,7 +283,7 @@ def set_learning_rate(model, value):
 
 
 # --------------------------------------------------------------------------- #
-# True per-batch loss
+# The range test's steps: the rate in, the true batch loss out
 # --------------------------------------------------------------------------- #
 class HostDrivenSteps:
     """The range test's mechanism: each step's learning rate set from the host, each step's loss read back.
