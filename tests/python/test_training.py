@@ -124,14 +124,14 @@ def test_host_driven_steps_use_each_rate_and_read_each_batch_loss(keras, jit_com
         def on_train_batch_end(self, batch, logs=None):
             pending_at_batch_end.append(len(self.steps._pending))
             if not deferred:
-                self.steps.take_loss()
+                self.steps.flush()
 
     drive = Drive()
     model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)  # traced first
     start = _weights(model)
     plain = model.train_function
     model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[drive])
-    drive.steps.finish()
+    drive.steps.flush()
     drive.steps.remove()
     assert model.train_function is plain
     # Rate 0 in a sixth step, which must not run: the weights after the first five.

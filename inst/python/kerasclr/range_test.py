@@ -120,7 +120,7 @@ def _callback_class():
                 self.records["val_loss"] = []
                 self.on_train_batch_end = self._validate
             self.stop_reason = None
-            self.steps = None
+            self.driver = None  # training.HostDrivenSteps, from on_train_begin
             self._fit_model = None  # the model itself: `self.model` syncs JAX's state
             self._avg = 0.0
             self._best = math.inf
@@ -129,15 +129,15 @@ def _callback_class():
             # fit() has built the model and the optimizer: snapshot what is new.
             self.state.capture_new_variables()
             self._fit_model = self.model
-            self.steps = training.HostDrivenSteps(
+            self.driver = training.HostDrivenSteps(
                 self._fit_model, self.lrs, self._record,
                 deferred=self.val_batches is None).install()
 
         def on_epoch_begin(self, epoch, logs=None):
-            self.steps.on_epoch_begin()
+            self.driver.on_epoch_begin()
 
         def _validate(self, batch, logs=None):
-            self.steps.take_loss()
+            self.driver.flush()
 
         def _record(self, loss):
             step = len(self.records["loss"])
@@ -362,11 +362,11 @@ def lr_range_test(model: Any, x: Any, y: Any = None, start_lr: float = 1e-7, end
             try:
                 model.fit(fit_x, y, verbose=0, callbacks=[recorder] + feeders + user_callbacks,
                           **fit_plan, **fit_kwargs)
-                if recorder.steps is not None:
-                    recorder.steps.finish()  # the last steps' losses (read behind on JAX)
+                if recorder.driver is not None:
+                    recorder.driver.flush()  # the last steps' losses (read behind on JAX)
             finally:
-                if recorder.steps is not None:
-                    recorder.steps.remove()
+                if recorder.driver is not None:
+                    recorder.driver.remove()
                 if fresh_trace is not None:
                     fresh_trace.remove()
             steps = len(recorder.records["loss"])

@@ -38,6 +38,7 @@ The private attributes of Keras that these rely on are all read or set in
 helpers defined there that the rest of kerasclr uses are re-exported here.
 """
 
+import functools
 import math
 import operator
 import threading
@@ -291,7 +292,7 @@ class HostDrivenSteps:
     It wraps ``model.train_function`` for one ``fit()`` in which one call is one step
     (``steps_per_execution`` 1): ``install()`` in ``on_train_begin`` (fit() has made its
     train function by then), ``on_epoch_begin()`` at every epoch (Keras resets its
-    metrics), ``finish()`` after the fit, ``remove()`` in a ``finally``. Before call ``k``
+    metrics), ``flush()`` after the fit, ``remove()`` in a ``finally``. Before call ``k``
     the rate ``rates[k]`` is put where that step reads it; after it the step's loss is
     taken, and ``on_loss(loss)`` gets the losses of the steps in order. The loss is that of
     the step's own batch: the change of the loss tracker's ``total`` over that of its
@@ -306,7 +307,7 @@ class HostDrivenSteps:
     donates the state to the next step) and read ``JAX_LAG`` steps later. ``on_loss``
     then runs up to ``JAX_LAG`` steps behind, and a stop it asks for lands that many
     steps late. With ``deferred=False`` (the range test's validation loss, which needs
-    the weights after each step) every loss waits for ``take_loss()`` in
+    the weights after each step) every loss waits for ``flush()`` in
     ``on_train_batch_end`` instead. Elsewhere the rate is assigned to the variable and
     the totals read right after the step (TensorFlow and PyTorch return from it then).
 
@@ -320,55 +321,57 @@ class HostDrivenSteps:
     JAX_LAG = 2
 
     def __init__(self, model, rates, on_loss, deferred=True):
+        from keras import backend
+
         self.model = model
         self.rates = [float(r) for r in rates]
         self.on_loss = on_loss
         self.deferred = deferred
         self.calls = 0
         self._variable = _learning_rate_variable(_model_optimizer(model))
-        self._tracker = loss_tracker(model)
-        if self._tracker is not None and not hasattr(self._tracker, "total"):
-            self._tracker = None
-        self._jax = not is_keras2_model(model) and _backend_name() == "jax"
+        self._tracker = _standard_tracker(model)
+        self._jax = not is_keras2_model(model) and backend.backend() == "jax"
         self._pending = []    # (epoch, totals or logged loss), oldest first
         self._epoch = 0
         self._last = None     # (epoch, total, count) of the last step read
         self._plain = None
 
     def install(self):
-        model = self.model
+        model, variable, tracker = self.model, self._variable, self._tracker
         plain = self._plain = model.train_function
         if self._jax:
             # Made beforehand in one transfer: a third of the cost of one at each step.
-            rates = _jax_arrays_like(self._variable.value, self.rates)
-            slot = _keras.optimizer_variable_index(model, self._variable)
+            rates = _jax_arrays_like(variable.value, self.rates)
+            slot = _keras.optimizer_variable_index(model, variable)
             lag = self.JAX_LAG if self.deferred else 0
-            if self._tracker is not None:
-                ids = [id(v) for v in model.metrics_variables]
-                positions = (ids.index(id(self._tracker.total)), ids.index(id(self._tracker.count)))
+            positions = _tracker_positions(model, tracker) if tracker is not None else None
 
-            def train_function(state, data):
-                if self.calls < len(rates):
-                    state = _keras.with_carried_value(state, slot, rates[self.calls])
-                logs, state = plain(state, data)
-                if self._tracker is not None:
-                    metrics = _keras.carried_state_metrics(state)
-                    taken = _copy_pair(metrics[positions[0]], metrics[positions[1]])
-                else:
-                    taken = logs.get("loss")
-                self._taken(taken, lag)
-                return logs, state
+            def with_rate(args, k):  # args: (state, data)
+                return (_keras.with_carried_value(args[0], slot, rates[k]),) + tuple(args[1:])
+
+            def take(out):  # out: (logs, state)
+                if tracker is None:
+                    return out[0].get("loss")
+                metrics = _keras.carried_state_metrics(out[1])
+                return _copy_pair()(metrics[positions[0]], metrics[positions[1]])
         else:
-            def train_function(*args, **kwargs):
-                if self.calls < len(self.rates):
-                    self._variable.assign(self.rates[self.calls])
-                logs = plain(*args, **kwargs)
-                if self._tracker is not None:
-                    taken = (to_float(self._tracker.total), to_float(self._tracker.count))
-                else:
-                    taken = logs.get("loss") if logs is not None else None
-                self._taken(taken, 0)
-                return logs
+            lag = 0
+
+            def with_rate(args, k):
+                variable.assign(self.rates[k])
+                return args
+
+            def take(logs):
+                if tracker is None:
+                    return logs.get("loss") if logs is not None else None
+                return to_float(tracker.total), to_float(tracker.count)
+
+        def train_function(*args):
+            if self.calls < len(self.rates):
+                args = with_rate(args, self.calls)
+            out = plain(*args)
+            self._taken(take(out), lag)
+            return out
 
         model.train_function = train_function
         return self
@@ -384,12 +387,9 @@ class HostDrivenSteps:
     def on_epoch_begin(self):
         self._epoch += 1
 
-    def take_loss(self):
-        """For ``deferred=False``: passes the loss of the step that just ended to ``on_loss``."""
-        self._read(keep=0)
-
-    def finish(self):
-        """Passes the losses not yet read to ``on_loss`` (after the fit)."""
+    def flush(self):
+        """Passes every loss not yet read to ``on_loss``: in ``on_train_batch_end`` with
+        ``deferred=False``, and after the fit (the last steps' losses on JAX)."""
         self._read(keep=0)
 
     def _read(self, keep):
@@ -426,23 +426,20 @@ def _jax_arrays_like(value, numbers):
     return jax.device_put(numbers)
 
 
-def _backend_name():
-    from keras import backend
+@functools.cache
+def _copy_pair():
+    """A jitted function: two JAX scalars as one new device array (traced once per process)."""
+    import jax
+    import jax.numpy as jnp
 
-    return backend.backend()
+    return jax.jit(lambda a, b: jnp.stack([a, b]))
 
 
-_COPY_PAIR = []
-
-
-def _copy_pair(a, b):
-    """The two JAX scalars as one new device array (a jitted function, traced once)."""
-    if not _COPY_PAIR:
-        import jax
-        import jax.numpy as jnp
-
-        _COPY_PAIR.append(jax.jit(lambda a, b: jnp.stack([a, b])))
-    return _COPY_PAIR[0](a, b)
+def _tracker_positions(model, tracker):
+    """Where the loss tracker's ``total`` and ``count`` are in ``model.metrics_variables``
+    (the order of the metrics in the JAX fit loop's state)."""
+    ids = [id(v) for v in model.metrics_variables]
+    return ids.index(id(tracker.total)), ids.index(id(tracker.count))
 
 
 def _batch_mean(total_before, count_before, total_after, count_after, ops=None):
@@ -699,10 +696,9 @@ class StepRecorder:
         tracker = _standard_tracker(model)
         metric_ids = [id(v) for v in model.metrics_variables]
         optimizer_refs = list(model.optimizer.variables)
-        i_iterations = next(i for i, v in enumerate(optimizer_refs) if v is optimizer.iterations)
+        i_iterations = _keras.optimizer_variable_index(model, optimizer.iterations)
         i_buffer = metric_ids.index(id(self.buffer))
-        i_tracker = ((metric_ids.index(id(tracker.total)), metric_ids.index(id(tracker.count)))
-                     if tracker else None)
+        i_tracker = _tracker_positions(model, tracker) if tracker else None
 
         def train_step(state, data):
             optimizer_values, metrics_before = state[2], state[3]
@@ -751,8 +747,7 @@ class StepRecorder:
         import tensorflow as tf
 
         model = self.model
-        tracker = loss_tracker(model)
-        tracker = tracker if tracker is not None and hasattr(tracker, "total") else None
+        tracker = _standard_tracker(model)
         iterations = self.optimizer.iterations
 
         def train_step(data):
