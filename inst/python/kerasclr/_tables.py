@@ -35,7 +35,7 @@ class FitTable:
         self._values_at = values_at  # steps -> (learning rates, momenta) as float64 arrays
         self.start = self.end = 0
         self._columns = None
-        self._variables = None  # (start, lr, momentum) for "variables"
+        self._variables = None  # (start, last index, lr, momentum) for "variables"
 
     def fill(self, start, end):
         """Computes the values of steps ``start .. end - 1``."""
@@ -49,11 +49,14 @@ class FitTable:
             import tensorflow as tf
 
             columns = [np.nan_to_num(c).astype("float32") for c in (lr, momentum)]
+            # The last index is stored: in the step, tf.size() would cost two more ops.
+            values = [self.start, self.end - self.start - 1] + columns
             if self._variables is None:
-                self._variables = (tf.Variable(self.start, dtype=tf.int64, trainable=False),) + \
+                self._variables = tuple(tf.Variable(v, dtype=tf.int64, trainable=False)
+                                        for v in values[:2]) + \
                     tuple(tf.Variable(c, shape=tf.TensorShape([None]), trainable=False) for c in columns)
             else:
-                for variable, value in zip(self._variables, [self.start] + columns):
+                for variable, value in zip(self._variables, values):
                     variable.assign(value)
         return self
 
@@ -63,10 +66,10 @@ class FitTable:
             return table_lookup(self._columns[column], it, xp, self.start)
         import tensorflow as tf
 
-        start, values = self._variables[0], self._variables[1 + column]
+        start, last, values = self._variables[0], self._variables[1], self._variables[2 + column]
 
         def index():
-            return tf.clip_by_value(tf.cast(it, tf.int64) - start, 0, tf.size(values, tf.int64) - 1)
+            return tf.clip_by_value(tf.cast(it, tf.int64) - start, 0, last)
 
         # The lr and momentum columns have the same length: one index per step.
         return tf.gather(values, training.once_per_step((id(self), "index"), index))

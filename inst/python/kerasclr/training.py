@@ -628,7 +628,7 @@ class StepRecorder:
                 nan if momentum is None else ops.cast(momentum, "float32"))
 
     def _row(self, ops, step, lr, momentum, loss, logs):
-        step = ops.cast(ops.mod(ops.cast(step, "int32"), self._STEP_MODULUS), "float32")
+        step = ops.cast(ops.mod(step, self._STEP_MODULUS), "float32")
         values = [step, lr, momentum, ops.cast(loss, "float32")]
         for name in self.metric_names:
             value = logs.get(name)
@@ -667,7 +667,7 @@ class StepRecorder:
             with _StepScope():
                 # Reads ordered before the step's updates (TensorFlow orders the operations
                 # on one variable as written).
-                step = copy(iterations)
+                step = once_per_step(ITERATIONS, lambda: copy(iterations))
                 before = (copy(tracker.total), copy(tracker.count)) if tracker else None
                 lr, momentum = self._used_values(ops)
                 logs = dict(original(data))
@@ -689,6 +689,7 @@ class StepRecorder:
         return train_step
 
     def _jax_step(self, original):
+        import jax
         import keras
 
         ops = keras.ops
@@ -714,8 +715,11 @@ class StepRecorder:
                                       pick(metrics_after) if tracker else None, logs)
             step = optimizer_values[i_iterations]
             row = self._row(ops, step, lr, momentum, loss, logs)
+            # In place, and with no bounds check (`.at[].set` adds two kernels): the row
+            # index is in range by construction.
             index = ops.mod(ops.cast(step, "int32"), self.rows)
-            metrics_after[i_buffer] = metrics_after[i_buffer].at[index].set(row)
+            metrics_after[i_buffer] = jax.lax.dynamic_update_slice(
+                metrics_after[i_buffer], row[None, :], (index, 0))
             return logs, (state[0], state[1], state[2], metrics_after) + tuple(state[4:])
 
         return train_step
@@ -844,13 +848,15 @@ def _tf_buffer(tf, shape):
 def _tf_write_row(buffer, step, row, rows):
     import tensorflow as tf
 
-    index = tf.reshape(tf.math.floormod(tf.cast(step, tf.int64), rows), [1, 1])
-    update = tf.reshape(tf.cast(row, buffer.dtype), [1, -1])
+    index = tf.math.floormod(tf.cast(step, tf.int64), rows)
+    row = tf.cast(row, buffer.dtype)
     if isinstance(buffer, tf.distribute.DistributedValues):
         # Created in a strategy's scope (a replica's own copy): no scatter in place there.
-        buffer.assign(tf.tensor_scatter_nd_update(buffer, index, update))
+        buffer.assign(tf.tensor_scatter_nd_update(buffer, tf.reshape(index, [1, 1]),
+                                                  tf.reshape(row, [1, -1])))
     else:
-        buffer.scatter_nd_update(index, update)
+        # One op: a scalar index takes the row as it is (scatter_nd would need two reshapes).
+        tf.raw_ops.ResourceScatterUpdate(resource=buffer.handle, indices=index, updates=row)
 
 
 def _history_metric(shape):
@@ -1088,6 +1094,10 @@ class _StepScope:
         return False
 
 
+# The once_per_step key of the optimizer's iteration count read at the start of a step.
+ITERATIONS = "iterations"
+
+
 def once_per_step(key, compute):
     """``compute()``, evaluated once per train step (within a ``StepRecorder``'s step).
 
@@ -1167,7 +1177,9 @@ class ScheduleHook:
             self._original_value = getattr(optimizer, self.attribute)
         self.optimizer = optimizer
         setattr_ = object.__setattr__
-        iterations = lambda: keras.ops.cast(optimizer.iterations, "float32")  # noqa: E731
+        # The iteration count as the optimizer holds it (an integer): the formulas cast it
+        # to float, the tables index with it. One read per step, shared with StepRecorder.
+        iterations = lambda: once_per_step(ITERATIONS, lambda: optimizer.iterations)  # noqa: E731
         overrides = {}
         if self.lr_fn is not None:
             lr_fn = self.lr_fn
