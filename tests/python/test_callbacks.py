@@ -277,6 +277,70 @@ def test_pydataset_and_generator_inputs(keras):
 
 
 @pytest.mark.backends("tensorflow")
+@pytest.mark.parametrize("policy", ["cyclic", "one_cycle_with_momentum"])
+def test_tf_step_adds_few_graph_ops(keras, policy):
+    # TensorFlow without XLA runs each small op of the step on its own (about 0.5 us each
+    # on the benchmark's machine): the value lookup, the batch loss and the history row
+    # take 18 (CyclicLR) and 19 (OneCycle with momentum) ops besides constants and
+    # identities, variable reads included (25 and 28 before they were trimmed).
+    import collections
+
+    import tensorflow as tf
+    from kerasclr import callbacks
+
+    x, y = make_data(n=8)
+    spec = (tf.TensorSpec((4, 3), tf.float32), tf.TensorSpec((4, 2), tf.float32))
+    traced = []
+
+    class TraceStep(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            graph = tf.function(self.model.train_step).get_concrete_function(spec).graph
+            traced.append([op.type for op in graph.get_operations()
+                           if op.type not in ("Const", "NoOp", "Placeholder", "Identity")])
+
+    model = make_model(keras, keras.optimizers.SGD(0.1, momentum=0.9))
+    cb = (callbacks.CyclicLR(**CYCLE) if policy == "cyclic"
+          else callbacks.OneCycle(max_lr=0.1, total_iterations=100, momentum=(0.95, 0.85)))
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)  # builds the optimizer first
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[TraceStep()])
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[cb, TraceStep()])
+    plain, hooked = traced
+    added = len(hooked) - len(plain)
+    assert 0 < added <= {"cyclic": 18, "one_cycle_with_momentum": 19}[policy], \
+        collections.Counter(hooked) - collections.Counter(plain)
+
+
+@pytest.mark.backends("jax")
+def test_jax_step_adds_one_kernel(keras):
+    # The history row is written in place with one kernel: `.at[index].set()` added two
+    # more for its bounds check, which XLA on the CPU runs one after the other.
+    import jax
+    from kerasclr import callbacks
+
+    x, y = make_data(n=8)
+    kernels = []
+
+    class CompileStep(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch:
+                return
+            state = tuple(list(self.model._jax_state[part]) for part in (
+                "trainable_variables", "non_trainable_variables", "optimizer_variables",
+                "metrics_variables"))
+            text = jax.jit(self.model.train_step).lower(state, (x[:4], y[:4])).compile().as_text()
+            entry = text[text.index("\nENTRY"):].splitlines()[1:]
+            kernels.append(sum(" fusion(" in line or " dot(" in line for line in entry))
+
+    model = make_model(keras, keras.optimizers.SGD(0.1, momentum=0.9))
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[CompileStep()])
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0,
+              callbacks=[callbacks.OneCycle(max_lr=0.1, total_iterations=100,
+                                            momentum=(0.95, 0.85)), CompileStep()])
+    plain, hooked = kernels
+    assert hooked - plain <= 1, kernels
+
+
+@pytest.mark.backends("tensorflow")
 def test_tf_data_input(keras):
     import tensorflow as tf
     from kerasclr import callbacks

@@ -5,7 +5,7 @@ that a change in Keras shows up in one place. Each is named with what it touches
 
 Keras 3, checked with 3.8.0, 3.9.0, 3.10.0, 3.11.0 and 3.15.1 (CI runs 3.8.0 and 3.15.1):
 
-- variables: ``_value`` (``host_number``);
+- variables: ``_value`` (``held_tensor``, ``host_number``);
 - optimizers: ``_learning_rate`` (the variable, or a schedule; ``learning_rate_slot``,
   ``set_learning_rate_slot``), ``_get_current_learning_rate()`` (overridden during a fit:
   ``CURRENT_LEARNING_RATE``), ``_track_variable()`` (``track_optimizer_variable``);
@@ -42,14 +42,19 @@ def to_float(value):
     return float(np.asarray(value))
 
 
-def host_number(variable):
-    """A Keras 3 variable's scalar value as a Python number, the fast way, on eager PyTorch.
+def held_tensor(value):
+    """The tensor a Keras 3 variable holds, the fast way; any other value as it is.
 
-    ``variable._value`` is the tensor the variable holds (keras/src/backend/torch/core.py:
-    read in the sources of Keras 3.8.0 and 3.15.1, run with 3.15.1): ``.value`` costs
-    about 1.5 us more per read on PyTorch (it goes through autocasting), which the eager
-    step pays five times.
+    ``variable._value`` is that tensor (keras/src/backend/torch/core.py: read in the
+    sources of Keras 3.8.0 and 3.15.1, run with 3.15.1): ``.value`` costs about 1.5 us
+    more per read on PyTorch (it goes through autocasting), which an eager step pays at
+    every read.
     """
+    return getattr(value, "_value", value)  # a tensor has no `_value`
+
+
+def host_number(variable):
+    """A Keras 3 variable's scalar value as a Python number, the fast way, on eager PyTorch."""
     return variable._value.item()
 
 

@@ -17,7 +17,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from kerasclr import policies
+from kerasclr import _keras, policies
 
 PACKAGE = "kerasclr"
 
@@ -44,7 +44,7 @@ def _host_step(step):
         return None
     import torch
 
-    value = getattr(step, "value", step)  # a Keras variable (optimizer.iterations) or a tensor
+    value = _keras.held_tensor(step)  # of a Keras variable (optimizer.iterations), or a tensor
     if (not isinstance(value, torch.Tensor) or value.dim() != 0 or value.device.type != "cpu"
             or torch.compiler.is_compiling()):
         return None
