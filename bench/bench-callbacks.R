@@ -20,8 +20,8 @@ suppressPackageStartupMessages(library(kerasclr))
 keras <- reticulate::import("keras")
 np <- reticulate::import("numpy", convert = FALSE)
 
-steps <- as.integer(Sys.getenv("BENCH_STEPS", "300"))
-rounds <- as.integer(Sys.getenv("BENCH_ROUNDS", "9"))
+steps <- as.integer(Sys.getenv("BENCH_STEPS", "2000"))
+rounds <- as.integer(Sys.getenv("BENCH_ROUNDS", "15"))
 batch <- 32L
 set.seed(1)
 x <- np$asarray(matrix(runif(steps * batch * 64), ncol = 64), dtype = "float32")
