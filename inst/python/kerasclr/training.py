@@ -1143,7 +1143,9 @@ class ScheduleHook:
 
     Args:
         model: the compiled model.
-        lr_fn: ``f(iterations, xp) -> learning rate`` (in-graph), or None.
+        lr_fn: ``f(iterations, xp) -> learning rate`` (in-graph), or None; ``iterations``
+            is the optimizer's integer count (its variable, or the tensor read at the
+            step's start).
         momentum_fn: same for the momentum, or None.
         momentum_shadow: the Python value that answers the optimizer's tests
             such as ``if self.momentum != 0`` (in-graph mode).
