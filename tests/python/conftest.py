@@ -4,6 +4,8 @@
   (KERAS_BACKEND=tensorflow|jax|torch), and the others once.
 - ``@pytest.mark.backends("jax", ...)``: the test only makes sense on those backends; on the
   others it is deselected (not skipped), so it is neither counted as passed nor as skipped.
+
+It also ends the process once pytest is done with it (see ``pytest_unconfigure``).
 """
 
 import os
@@ -36,3 +38,22 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+_EXIT_STATUS = {}
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _EXIT_STATUS["code"] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    # After the summary and the JUnit file are written, leave without the interpreter's
+    # teardown: with TensorFlow loaded, the destructor of a tf.data iterator still alive
+    # then (a prefetch iterator of a Keras fit) can wait forever for its thread (seen once
+    # in CI, TensorFlow 2.21: ~PrefetchDatasetOp::Dataset::Iterator in Py_Finalize).
+    if "tensorflow" in sys.modules and "code" in _EXIT_STATUS:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS["code"])
