@@ -55,7 +55,7 @@ def held_tensor(value):
 
 def host_number(variable):
     """A Keras 3 variable's scalar value as a Python number, the fast way, on eager PyTorch."""
-    return variable._value.item()
+    return held_tensor(variable).item()
 
 
 def is_keras2_model(model_or_optimizer):
