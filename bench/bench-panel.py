@@ -412,10 +412,15 @@ def sweep(args):
             data = row["data"](split)
             for seed in seeds:
                 model = build(row, seed, row["grid"][0])
-                rt = lr_range_test(model, data[0], data[1], batch_size=BATCH_SIZE, verbose=False)
+                # With the whole validation set evaluated after every step: does its loss
+                # turn up where training should peak, better than the training loss?
+                rt = lr_range_test(model, data[0], data[1], batch_size=BATCH_SIZE, verbose=False,
+                                   validation_data=(data[2], data[3]),
+                                   val_batches=math.ceil(len(data[2]) / BATCH_SIZE))
                 rec = dict(row=name, split=split, seed=seed,
                            curve={k: [float(v) for v in rt.history[k]] for k in ("lr", "loss",
-                                                                                 "smoothed_loss")},
+                                                                                 "smoothed_loss",
+                                                                                 "val_loss")},
                            suggestions=dict(rt.suggestions), one_cycle={}, cycled={})
                 for peak in peaks:
                     rec["one_cycle"][peak] = train_one_cycle(row, data, seed, peak, row["epochs"], None)
@@ -433,6 +438,7 @@ def sweep(args):
 
 
 SWEEP_DIVISORS = (2, 4, 5, 6, 8, 10, 15)
+SWEEP_VAL_DIVISORS = (1, 2, 3, 6)
 
 
 def sweep_summary(records):
@@ -456,25 +462,42 @@ def sweep_summary(records):
               f"momentum cycled 0.95-0.85 in brackets): " + "; ".join(cells))
     print("\n## Mean shortfall from the best peak of max_lr = L / divisor (validation; "
           "accuracy points as fractions, MSE for diabetes)\n")
-    print("| divisor | " + " | ".join(by_row) + " |")
-    print("|---" * (len(by_row) + 1) + "|")
-    for divisor in SWEEP_DIVISORS + ("valley",):
-        cells = []
+    print("L: where the smoothed training loss turns up; L_val: the same of the validation "
+          "loss, evaluated after every step of the test (records without it are skipped). The "
+          "last column: the mean over the rows whose 100-step curves all fell.\n")
+
+    def turn_up(rec, column):
+        return suggestions.turn_up_lr(rec["curve"]["lr"], rec["curve"][column], 100)
+
+    rules = [(f"L / {d}", lambda r, d=d: turn_up(r, "smoothed_loss") / d) for d in SWEEP_DIVISORS]
+    rules += [(f"L_val / {d}", lambda r, d=d: turn_up(r, "val_loss") / d if "val_loss" in r["curve"]
+               else None) for d in SWEEP_VAL_DIVISORS]
+    rules.append(("fastai's valley", lambda r: r["suggestions"]["valley"]))
+    fell = [name for name, recs in by_row.items()
+            if all(suggestions.curve_fell(r["curve"]["lr"], r["curve"]["smoothed_loss"], 100)
+                   for r in recs)]
+    print("| rule | " + " | ".join(by_row) + " | rows that fell |")
+    print("|---" * (len(by_row) + 2) + "|")
+    for label, rule in rules:
+        means = {}
         for name, recs in by_row.items():
             higher = ROWS[name]["higher"]
             gaps = []
             for r in recs:
+                lr = rule(r)
+                if lr is None:
+                    continue
                 peaks = sorted(float(p) for p in r["one_cycle"])
                 vals = np.array([r["one_cycle"][_key(r["one_cycle"], p)][0] for p in peaks])
                 vals = vals if higher else -vals
-                if divisor == "valley":
-                    lr = r["suggestions"]["valley"]
-                else:
-                    lr = suggestions.turn_up_lr(r["curve"]["lr"], r["curve"]["smoothed_loss"], 100) / divisor
-                at = np.interp(np.log10(lr), np.log10(peaks), vals)
-                gaps.append(float(vals.max() - at))
-            cells.append(f"{statistics.mean(gaps):.4f}")
-        label = "fastai's valley" if divisor == "valley" else f"L / {divisor}"
+                gaps.append(float(vals.max() - np.interp(np.log10(lr), np.log10(peaks), vals)))
+            if gaps:
+                means[name] = statistics.mean(gaps)
+        if not means:
+            continue
+        cells = [f"{means[name]:.4f}" if name in means else "" for name in by_row]
+        overall = [means[name] for name in fell if name in means]
+        cells.append(f"{statistics.mean(overall):.4f}" if overall else "")
         print(f"| {label} | " + " | ".join(cells) + " |")
 
 
