@@ -52,6 +52,13 @@
 #' which also times the whole fit), and momentum cannot be cycled.
 #'
 #' @inheritParams cyclic_lr
+#' @param step_size (number or `NULL`) Steps per half cycle, `> 0`. `NULL` (default): half
+#'   the steps of the first `fit()` (`epochs` times the steps per epoch), so that the fit is
+#'   one whole cycle and ends at `base_lr`, counted from its first step; later fits go on with
+#'   that cycle. Smith (2017) advises stopping at the end of a cycle, with 2 to 10 epochs per
+#'   half cycle: give a number for several cycles per fit, and for data of unknown length
+#'   (then `fit()` stops at the start with an error saying so). The original Keras callback,
+#'   and [cyclic_lr()], default to 2000 steps, more than many fits.
 #' @param momentum (numeric of length 2 or `NULL`) `c(high, low)`: cycle the optimizer's
 #'   momentum between `high` (at `base_lr`) and `low` (at `max_lr`). `NULL` (default)
 #'   leaves the momentum alone.
@@ -85,7 +92,7 @@
 #' model$fit(x, y, batch_size = 16L, epochs = 4L, verbose = 0L,
 #'           callbacks = list(callback_cyclic_lr(schedule = lr)))
 #' @export
-callback_cyclic_lr <- function(base_lr = 0.001, max_lr = 0.006, step_size = 2000,
+callback_cyclic_lr <- function(base_lr = 0.001, max_lr = 0.006, step_size = NULL,
                                mode = "triangular", gamma = 1, scale_fn = NULL,
                                scale_mode = NULL, tail = 0, momentum = NULL, schedule = NULL,
                                lr_range = NULL, ..., step_size_up = NULL, step_size_down = NULL,
@@ -128,7 +135,7 @@ callback_cyclic_lr <- function(base_lr = 0.001, max_lr = 0.006, step_size = 2000
   check_momentum(momentum)
   # The signature's defaults are the policy's: forwarding them all lets cyclic_args() check
   # the bounds together (max_lr >= base_lr) as the callback will use them.
-  args <- cyclic_args_of(frame)
+  args <- cyclic_args_of(frame, step_size_from_fit = TRUE)
   if (!is.null(momentum)) args$momentum <- as.list(as.double(momentum))
   make_callback("CyclicLR", args)
 }

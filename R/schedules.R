@@ -318,6 +318,8 @@ ONE_CYCLE_PRESETS <- c("pytorch", "fastai")
 #'
 #' @param in_graph (logical) `TRUE` when the schedule runs inside the compiled training
 #'   graph, where an R `scale_fn` cannot run.
+#' @param step_size_from_fit (logical) `TRUE` when `step_size = NULL` is allowed: the
+#'   callback then takes it from the first `fit()`.
 #' @returns A named list of checked, coerced keyword arguments for
 #'   `kerasclr.policies.cyclic_lr()` / `kerasclr.schedules.CyclicSchedule`. An R
 #'   `scale_fn` is wrapped so that its errors name `scale_fn`.
@@ -325,14 +327,15 @@ ONE_CYCLE_PRESETS <- c("pytorch", "fastai")
 #' @noRd
 cyclic_args <- function(base_lr, max_lr, step_size, mode, gamma, scale_fn = NULL,
                         scale_mode = NULL, tail, step_size_up = NULL, step_size_down = NULL,
-                        tail_scope, tail_divisor, total_iterations = NULL, in_graph = FALSE) {
+                        tail_scope, tail_divisor, total_iterations = NULL, in_graph = FALSE,
+                        step_size_from_fit = FALSE) {
   check_number(base_lr, "base_lr", min = 0)
   check_number(max_lr, "max_lr", min = 0)
   if (max_lr < base_lr) {
     stop(sprintf("`max_lr` must be >= `base_lr` (%s), not %s.", format(base_lr), format(max_lr)),
          call. = FALSE)
   }
-  check_number(step_size, "step_size", min = 0, min_inclusive = FALSE)
+  check_number(step_size, "step_size", min = 0, min_inclusive = FALSE, null_ok = step_size_from_fit)
   check_number(step_size_up, "step_size_up", min = 0, min_inclusive = FALSE, null_ok = TRUE)
   check_number(step_size_down, "step_size_down", min = 0, min_inclusive = FALSE, null_ok = TRUE)
   check_choice(mode, "mode", CLR_MODES)
@@ -399,10 +402,10 @@ CYCLE_ARG_NAMES <- c("base_lr", "max_lr", "step_size", "mode", "gamma", "scale_f
                      "total_iterations")
 
 # cyclic_args() applied to the cycle arguments of the calling function (`frame`).
-cyclic_args_of <- function(frame, in_graph = FALSE) {
+cyclic_args_of <- function(frame, in_graph = FALSE, step_size_from_fit = FALSE) {
   args <- mget(CYCLE_ARG_NAMES, envir = frame)
   args$tail_scope <- match_choice(args$tail_scope, "tail_scope", c("cycle", "schedule"))
-  do.call(cyclic_args, c(args, list(in_graph = in_graph)))
+  do.call(cyclic_args, c(args, list(in_graph = in_graph, step_size_from_fit = step_size_from_fit)))
 }
 
 #' Checks the arguments of the one-cycle policy and returns the Python keyword arguments

@@ -106,6 +106,35 @@ def test_one_cycle_matches_torch_and_infers_its_length(keras):
     np.testing.assert_allclose(h["momentum"], want_mom, rtol=FLOAT32)
 
 
+def test_cyclic_lr_default_is_one_cycle_over_the_first_fit(keras):
+    # step_size=None: the first fit is one whole cycle (half its steps up, half down),
+    # counted from its first step; a later fit goes on with the same cycle length.
+    torch = pytest.importorskip("torch")
+    from kerasclr import callbacks
+
+    x, y = make_data(n=16)
+    model = make_model(keras, keras.optimizers.SGD(0.1, momentum=0.9))
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)  # the optimizer is at step 4
+    cb = callbacks.CyclicLR(base_lr=0.01, max_lr=0.08)
+    model.fit(x, y, batch_size=4, epochs=3, verbose=0, callbacks=[cb])  # 12 steps
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[cb])  # 4 more
+    assert cb._cycle["step_size"] == 6
+
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([param], lr=0.01)
+    sched = torch.optim.lr_scheduler.CyclicLR(opt, base_lr=0.01, max_lr=0.08, step_size_up=6,
+                                              cycle_momentum=False)
+    want = []
+    for _ in range(16):
+        want.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    h = cb.history_arrays()
+    np.testing.assert_array_equal(h["iteration"], np.arange(4, 20))
+    np.testing.assert_allclose(h["learning_rate"], want, rtol=FLOAT32)
+    assert h["learning_rate"][6] == pytest.approx(0.08, rel=FLOAT32)  # the peak, mid-fit
+
+
 @pytest.mark.parametrize("optimizer", ["SGD", "RMSprop", "Adam", "Adagrad"])
 def test_one_cycle_leaves_the_momentum_alone_by_default(keras, optimizer):
     # The default momentum=None: any optimizer (RMSprop's momentum is 0, Adagrad has
@@ -392,8 +421,17 @@ def test_clear_errors_at_the_start_of_fit(keras):
             yield x[:4], y[:4]
 
     model = make_model(keras, keras.optimizers.SGD(0.1, momentum=0.9))
+    before = _weights(model)
     with pytest.raises(ValueError, match="cannot infer `total_iterations`"):
         model.fit(endless(), epochs=1, verbose=0, callbacks=[callbacks.OneCycle(0.1)])
+    with pytest.raises(ValueError, match="cannot infer `step_size`"):
+        model.fit(endless(), epochs=1, verbose=0, callbacks=[callbacks.CyclicLR()])
+    # The tail is checked against the cycle that the fit sets (6 steps here).
+    with pytest.raises(ValueError, match="tail"):
+        model.fit(x, y, batch_size=4, epochs=3, verbose=0, callbacks=[callbacks.CyclicLR(tail=9)])
+    _assert_weights(model, before, rtol=0)
+    with pytest.raises(ValueError, match="set by the first fit"):
+        callbacks.CyclicLR().learning_rate_at([0])
 
 
 def test_bad_arguments_are_refused_at_creation():

@@ -85,7 +85,7 @@ test_that("schedule = a cyclic_lr() vector drives the rate (and its momentum att
   expect_equal(unlist(h$history$learning_rate), df$learning_rate[c(3, 6)], tolerance = float32)
 })
 
-test_that("lr_range takes the bounds; callback_one_cycle() infers its length", {
+test_that("lr_range takes the bounds; both callbacks infer their length from the fit", {
   keras <- keras_for_tests()
   d <- tiny_data()
   res <- structure(list(lr_range = c(0.002, 0.02)), class = "lr_range_test")
@@ -94,6 +94,13 @@ test_that("lr_range takes the bounds; callback_one_cycle() infers its length", {
   model$fit(d$x, d$y, batch_size = 4L, epochs = 2L, verbose = 0L, callbacks = list(cb))
   expect_equal(as.data.frame(cb)$learning_rate,
                as.numeric(cyclic_lr(0:5, base_lr = 0.002, max_lr = 0.02, step_size = 3)),
+               tolerance = float32)
+  # Without step_size, the fit is one whole cycle: 9 steps, 4.5 up and 4.5 down.
+  model <- tiny_model(keras, keras$optimizers$SGD(momentum = 0.9))
+  cb <- callback_cyclic_lr(lr_range = res)
+  model$fit(d$x, d$y, batch_size = 4L, epochs = 3L, verbose = 0L, callbacks = list(cb))
+  expect_equal(as.data.frame(cb)$learning_rate,
+               as.numeric(cyclic_lr(0:8, base_lr = 0.002, max_lr = 0.02, step_size = 4.5)),
                tolerance = float32)
 
   model <- tiny_model(keras, keras$optimizers$Adam())

@@ -357,8 +357,9 @@ class CyclicLR(ScheduleCallback):
 
     A callback for `fit()` of Keras 3 (any backend) and of Keras 2 (`tf_keras`).
     The learning rate at optimizer iteration `it` is
-    `kerasclr.cyclic_lr(it - origin, ...)` (`origin` is 0 until `reset()` is
-    called; the formulas are in `kerasclr.policies`), or, with `schedule`,
+    `kerasclr.cyclic_lr(it - origin, ...)` (`origin` is 0, or the first step of the
+    first `fit()` when that fit sets `step_size`, until `reset()` is called; the
+    formulas are in `kerasclr.policies`), or, with `schedule`,
     `schedule[min(it, n - 1)]`. It is computed inside the compiled train step, so it
     continues exactly over several `fit()` calls and for a reloaded model.
     `history` records, per batch: `epoch`, `iteration`, `learning_rate`, `momentum`,
@@ -382,7 +383,13 @@ class CyclicLR(ScheduleCallback):
     Args:
         base_lr: Float >= 0. The lower bound of the cycle.
         max_lr: Float >= `base_lr`. The upper bound of the cycle.
-        step_size: Positive number. Steps in half a cycle.
+        step_size: Positive number, steps in half a cycle; or None (the default):
+            half the steps of the first `fit()` (`epochs * steps_per_epoch / 2`), so
+            that the fit is one whole cycle and ends at `base_lr`, counted from its
+            first step. Smith (2017) advises stopping at the end of a cycle, with 2 to
+            10 epochs in half a cycle: give a number for several cycles per fit, or
+            for data of unknown length. (The original Keras callback's default is 2000
+            steps, more than many fits.)
         mode: "triangular", "triangular2", "exp_range", "sinus" or "halfcosine".
         gamma: Positive float, the base of `gamma**iteration` in "exp_range".
         scale_fn: None, or a function returning amplitude scales in [0, 1]
@@ -405,7 +412,7 @@ class CyclicLR(ScheduleCallback):
             `base_lr` and `max_lr` (give it or them, not both).
     """
 
-    def __init__(self, base_lr: float = 0.001, max_lr: float = 0.006, step_size: float = 2000,
+    def __init__(self, base_lr: float = 0.001, max_lr: float = 0.006, step_size: float | None = None,
                  mode: str = "triangular", gamma: float = 1.0, scale_fn: Callable | None = None,
                  scale_mode: str | None = None, step_size_up: float | None = None,
                  step_size_down: float | None = None, tail: int = 0, tail_scope: str = "cycle",
@@ -436,8 +443,22 @@ class CyclicLR(ScheduleCallback):
                                step_size_up=step_size_up, step_size_down=step_size_down,
                                tail=tail, tail_scope=tail_scope, tail_divisor=tail_divisor,
                                total_iterations=total_iterations)
-            policies.check_cycle_args(**self._cycle)
+            _check_cycle(self._cycle)
         self._init_common(momentum)
+
+    def _prepare(self, start_step, fit_steps):
+        if self._cycle is None or not _cycle_length_pending(self._cycle):
+            return
+        if fit_steps is None:
+            raise ValueError(
+                "callback_cyclic_lr() cannot infer `step_size`: the number of steps per epoch "
+                "is unknown (a generator or dataset of unknown length). Give `step_size`, or "
+                "`steps_per_epoch` to fit().")
+        cycle = dict(self._cycle, step_size=fit_steps / 2)
+        policies.check_cycle_args(**cycle)  # the tail against the real cycle length
+        self._cycle = cycle
+        self._origin = start_step
+        self._version += 1
 
     def _graph_safe(self):
         return self._cycle is None or self._cycle["scale_fn"] is None
@@ -445,6 +466,9 @@ class CyclicLR(ScheduleCallback):
     def _lr(self, it, xp):
         if self._cycle is None:
             return self._lookup(self.schedule, it, xp)
+        if _cycle_length_pending(self._cycle):
+            raise ValueError("The cycle's length (`step_size = None`) is set by the first fit(): "
+                             "there are no learning rates before it.")
         return policies.cyclic_lr(it, xp=xp, **self._cycle)
 
     def _momentum(self, it, xp):
@@ -474,7 +498,7 @@ class CyclicLR(ScheduleCallback):
                 cycle[name] = value
         if step_size is not None:
             cycle["step_size_up"] = cycle["step_size_down"] = None
-        policies.check_cycle_args(**cycle)
+        _check_cycle(cycle)
         self._cycle = cycle
         self._version += 1
         if self._hook is not None:
@@ -486,6 +510,18 @@ class CyclicLR(ScheduleCallback):
                 self._start_hook()  # re-traces the train step with the new cycle
         else:
             self._origin_pending = True
+
+
+def _cycle_length_pending(cycle):
+    """Whether the cycle's length waits for the first fit() (``step_size=None``)."""
+    return cycle["step_size"] is None and cycle["step_size_up"] is None
+
+
+def _check_cycle(cycle):
+    if _cycle_length_pending(cycle):
+        # Everything but the length now; the tail against it at the first fit().
+        cycle = dict(cycle, step_size=float(2 ** 62))
+    policies.check_cycle_args(**cycle)
 
 
 class OneCycle(ScheduleCallback):
