@@ -466,17 +466,20 @@ class CyclicLR(ScheduleCallback):
     def _lr(self, it, xp):
         if self._cycle is None:
             return self._lookup(self.schedule, it, xp)
-        if _cycle_length_pending(self._cycle):
-            raise ValueError("The cycle's length (`step_size = None`) is set by the first fit(): "
-                             "there are no learning rates before it.")
-        return policies.cyclic_lr(it, xp=xp, **self._cycle)
+        return policies.cyclic_lr(it, xp=xp, **self._known_cycle())
 
     def _momentum(self, it, xp):
         if self._cycle is None:
             return self._lookup(self.momentum_schedule, it, xp)
         high, low = self.momentum
         return policies.cyclic_momentum(it, base_momentum=low, max_momentum=high, xp=xp,
-                                        **self._cycle)
+                                        **self._known_cycle())
+
+    def _known_cycle(self):
+        if _cycle_length_pending(self._cycle):
+            raise ValueError("The cycle's length (`step_size = None`) is set by the first fit(): "
+                             "there are no values before it.")
+        return self._cycle
 
     @staticmethod
     def _lookup(table, it, xp):
