@@ -132,7 +132,21 @@ class ScheduleCallback(HistoryMixin, training.Keras2CallbackMixin, keras.callbac
         return True
 
     def _prepare(self, start_step, fit_steps):
-        pass
+        """Called at the start of every fit, before its values are computed."""
+
+    def _length_from_first_fit(self, start_step, fit_steps, argument, r_function):
+        """The first fit's length in steps, for an `argument` left to it; the cycle starts there.
+
+        Raises a clear error for data of unknown length (a generator or a dataset).
+        """
+        if fit_steps is None:
+            raise ValueError(
+                f"{r_function}() cannot infer `{argument}`: the number of steps per epoch is "
+                "unknown (a generator or dataset of unknown length). Give "
+                f"`{argument}`, or `steps_per_epoch` to fit().")
+        self._origin = start_step
+        self._version += 1
+        return fit_steps
 
     # -- values at absolute iterations (numpy, float64) -------------------- #
     def _relative(self, iterations, xp):
@@ -443,22 +457,16 @@ class CyclicLR(ScheduleCallback):
                                step_size_up=step_size_up, step_size_down=step_size_down,
                                tail=tail, tail_scope=tail_scope, tail_divisor=tail_divisor,
                                total_iterations=total_iterations)
-            _check_cycle(self._cycle)
+            policies.check_cycle_args(**self._cycle, length_from_fit=True)
         self._init_common(momentum)
 
     def _prepare(self, start_step, fit_steps):
         if self._cycle is None or not _cycle_length_pending(self._cycle):
             return
-        if fit_steps is None:
-            raise ValueError(
-                "callback_cyclic_lr() cannot infer `step_size`: the number of steps per epoch "
-                "is unknown (a generator or dataset of unknown length). Give `step_size`, or "
-                "`steps_per_epoch` to fit().")
-        cycle = dict(self._cycle, step_size=fit_steps / 2)
+        steps = self._length_from_first_fit(start_step, fit_steps, "step_size", "callback_cyclic_lr")
+        cycle = dict(self._cycle, step_size=steps / 2)
         policies.check_cycle_args(**cycle)  # the tail against the real cycle length
         self._cycle = cycle
-        self._origin = start_step
-        self._version += 1
 
     def _graph_safe(self):
         return self._cycle is None or self._cycle["scale_fn"] is None
@@ -501,7 +509,7 @@ class CyclicLR(ScheduleCallback):
                 cycle[name] = value
         if step_size is not None:
             cycle["step_size_up"] = cycle["step_size_down"] = None
-        _check_cycle(cycle)
+        policies.check_cycle_args(**cycle, length_from_fit=True)
         self._cycle = cycle
         self._version += 1
         if self._hook is not None:
@@ -518,13 +526,6 @@ class CyclicLR(ScheduleCallback):
 def _cycle_length_pending(cycle):
     """Whether the cycle's length waits for the first fit() (``step_size=None``)."""
     return cycle["step_size"] is None and cycle["step_size_up"] is None
-
-
-def _check_cycle(cycle):
-    if _cycle_length_pending(cycle):
-        # Everything but the length now; the tail against it at the first fit().
-        cycle = dict(cycle, step_size=float(2 ** 62))
-    policies.check_cycle_args(**cycle)
 
 
 class OneCycle(ScheduleCallback):
@@ -592,16 +593,10 @@ class OneCycle(ScheduleCallback):
     def _prepare(self, start_step, fit_steps):
         if self.total_iterations is not None:
             return
-        if fit_steps is None:
-            raise ValueError(
-                "callback_one_cycle() cannot infer `total_iterations`: the number of steps per "
-                "epoch is unknown (a generator or dataset of unknown length). Give "
-                "`total_iterations`, or `steps_per_epoch` to fit().")
-        policies.check_one_cycle_args(fit_steps, base_momentum=0.85, max_momentum=0.95,
-                                      **self._cycle)
-        self.total_iterations = fit_steps
-        self._origin = start_step
-        self._version += 1
+        steps = self._length_from_first_fit(start_step, fit_steps, "total_iterations",
+                                            "callback_one_cycle")
+        policies.check_one_cycle_args(steps, base_momentum=0.85, max_momentum=0.95, **self._cycle)
+        self.total_iterations = steps
 
     def _policy_args(self):
         high, low = self.momentum if self.momentum is not None else (0.95, 0.85)

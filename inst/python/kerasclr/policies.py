@@ -66,14 +66,22 @@ def _check_choice(name, value, choices):
 
 def check_cycle_args(base_lr, max_lr, step_size, mode, gamma, scale_fn, scale_mode,
                      step_size_up, step_size_down, tail, tail_scope, tail_divisor,
-                     total_iterations):
-    """Validates the arguments of the cyclical policy; returns the half-cycle lengths."""
+                     total_iterations, length_from_fit=False):
+    """Validates the arguments of the cyclical policy; returns the half-cycle lengths.
+
+    With ``length_from_fit`` (the callback, whose first ``fit()`` sets a missing
+    ``step_size``), no ``step_size`` is allowed: the rising half is then None, and the
+    tail is checked against the cycle once the length is known.
+    """
     _check_number("base_lr", base_lr, minimum=0, strict=False)
     _check_number("max_lr", max_lr, minimum=0, strict=False)
     if float(max_lr) < float(base_lr):
         raise ValueError(f"Argument `max_lr` must be >= base_lr ({base_lr}). Received: max_lr={max_lr}")
-    up = _check_number("step_size_up" if step_size_up is not None else "step_size",
-                       step_size if step_size_up is None else step_size_up, minimum=0)
+    if length_from_fit and step_size is None and step_size_up is None:
+        up = None
+    else:
+        up = _check_number("step_size_up" if step_size_up is not None else "step_size",
+                           step_size if step_size_up is None else step_size_up, minimum=0)
     down = up if step_size_down is None else _check_number("step_size_down", step_size_down, minimum=0)
     if scale_fn is None:
         _check_choice("mode", mode, CLR_MODES)
@@ -87,7 +95,7 @@ def check_cycle_args(base_lr, max_lr, step_size, mode, gamma, scale_fn, scale_mo
         raise ValueError(f"Argument `tail` must be a whole number of steps. Received: tail={tail!r}")
     tail = int(tail_number)
     _check_choice("tail_scope", tail_scope, TAIL_SCOPES)
-    if tail > 0 and tail_scope == "cycle" and tail > up + down:
+    if tail > 0 and tail_scope == "cycle" and up is not None and tail > up + down:
         raise ValueError(f"Argument `tail` must be <= the cycle length ({up + down:g}). Received: tail={tail}")
     if tail > 0 and tail_scope == "schedule" and total_iterations is None:
         raise ValueError("Argument `total_iterations` is needed when tail_scope='schedule'.")
