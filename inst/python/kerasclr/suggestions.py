@@ -245,7 +245,8 @@ def lr_range_rule(lrs, smoothed_losses, num_iter=None):
       over the five rows whose curves fell: 0.0095 for ``L / 6``, 0.0096 for
       ``L / 8``, 0.0097 for ``L / 10``, 0.015 for ``L / 5`` and 0.026 for ``L / 4``
       (too close to SGD's failure), 0.023 for fastai's ``valley`` (0.001-0.08, too
-      low for SGD and RMSprop). ``L / 6`` is the best of these for SGD (0.002 against
+      low for SGD and RMSprop), 0.021 for its ``slide`` and 0.12 for its ``steep``
+      (too high for SGD, too low for diabetes; its ``minimum`` is ``L / 10``). ``L / 6`` is the best of these for SGD (0.002 against
       0.003 for ``L / 10``) and for RMSprop on digits (0.010 against 0.019), the worst
       for diabetes (0.020 against 0.012).
     - Validation loss: the sweep also evaluates the whole validation set after every
