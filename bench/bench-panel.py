@@ -37,7 +37,8 @@ validation metric of each peak, fixed against cycled momentum, and the mean shor
 from the best peak of ``max_lr = L / divisor`` (``L``: the rate where the test's loss
 turns up, ``kerasclr.suggestions.turn_up_lr``; values between the measured peaks
 interpolated in log(peak)). ``--sweep --json FILE`` keeps the records, and
-``--sweep --from-json FILE`` prints the summary again without training.
+``--sweep --from-json FILE`` prints the summary again without training, and so does
+``--from-json FILE`` for the panel's own ``--json`` file.
 ``--dev`` runs the panel itself on the development splits.
 """
 
@@ -317,6 +318,24 @@ def _ceiling(row, results, splits, n_seeds):
             for split in splits for i in range(n_seeds)]
 
 
+def _window_tuner(row, out, seeds):
+    """A tuner simulated from the grid runs: the range test's peak, tried with its neighbours.
+
+    Per run, of the three grid values around the pipeline's ``max_lr`` (the nearest in
+    log and the two beside it), the one whose ``OneCycle`` run did best on that run's
+    validation data; its test value. An estimate of what ``fit_one_cycle()`` would reach
+    if it trained three peaks and kept the best (it is not part of kerasclr).
+    """
+    grid, sign = list(row["grid"]), 1 if row["higher"] else -1
+    tests = []
+    for p in out["pipeline"]:
+        nearest = min(range(len(grid)), key=lambda k: abs(math.log(grid[k] / p["max_lr"])))
+        runs = {lr: out["one_cycle"][f"{p['split']}/{lr}"][seeds.index(p["seed"])]
+                for lr in grid[max(0, nearest - 1):nearest + 2]}
+        tests.append(max(runs.values(), key=lambda vt: sign * vt[0])[1])
+    return tests
+
+
 def _pooled_sd(groups):
     """The seed standard deviation, pooled over splits (each group: one split's seeds)."""
     variances = [statistics.variance(g) for g in groups if len(g) > 1]
@@ -337,6 +356,7 @@ def report_row(name, out, splits, seeds):
     cos_tests, cos_peaks = _select(row, out["cosine"], splits)
     oc_tests, oc_peaks = _select(row, out["one_cycle"], splits)
     ceiling = _ceiling(row, out["one_cycle"], splits, len(seeds))
+    window = statistics.mean(_window_tuner(row, out, list(seeds)))
     pipe = out["pipeline"]
     pipe_tests = [p["test"] for p in pipe]
     flat = lambda groups: [v for g in groups for v in g]  # noqa: E731
@@ -367,12 +387,16 @@ def report_row(name, out, splits, seeds):
         f"| | ceiling: `OneCycle` at the grid peak best on *test* in each run (no method; "
         f"what no choice of peak beats) | {epochs} | {_fmt(ceiling, row)} | |",
     ]
+    def goals(mean):
+        return "(%s, %s)" % tuple(goal_verdict(g) for g in goals_met(
+            mean, m_const, m_cos, sd_cos, higher_is_better=row["higher"]))
+
     verdict = (f"{name}: pipeline {m_pipe:.4f} vs best constant {m_const:.4f} "
                f"({goal_verdict(beats_const)}); vs cosine {m_cos:.4f}, seed sd {sd_cos:.4f} "
-               f"({goal_verdict(near_cos)}); ceiling {statistics.mean(ceiling):.4f} "
-               + "(%s, %s)" % tuple(goal_verdict(g) for g in goals_met(
-                   statistics.mean(ceiling), m_const, m_cos, sd_cos,
-                   higher_is_better=row["higher"])))
+               f"({goal_verdict(near_cos)}); tuned OneCycle {statistics.mean(flat(oc_tests)):.4f} "
+               f"{goals(statistics.mean(flat(oc_tests)))}; ceiling {statistics.mean(ceiling):.4f} "
+               f"{goals(statistics.mean(ceiling))}; simulated 3-peak tuner around the range "
+               f"test's peak {window:.4f} {goals(window)}")
     return lines, verdict
 
 
@@ -390,24 +414,32 @@ def _lr_list(values):
 def panel(args):
     import keras
 
-    rows = args.rows or list(ROWS)
-    splits = DEV_SPLITS if args.dev else PANEL_SPLITS
-    splits = splits[:1] if args.quick else splits
-    seeds = SEEDS[:1] if args.quick else SEEDS
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     start = time.perf_counter()
     table, verdicts, raw = [], [], {}
-    for name in rows:
-        out = run_row(name, splits, seeds, log)
+    if args.from_json:  # the report again, from the runs of an earlier panel
+        with open(args.from_json) as f:
+            raw = json.load(f)
+        pipeline = next(iter(raw.values()))["pipeline"]
+        splits = sorted({p["split"] for p in pipeline})
+        seeds = sorted({p["seed"] for p in pipeline})
+        heading = f"from {args.from_json}"
+    else:
+        splits = DEV_SPLITS if args.dev else PANEL_SPLITS
+        splits = splits[:1] if args.quick else splits
+        seeds = SEEDS[:1] if args.quick else SEEDS
+    for name in (args.rows or list(raw or ROWS)):
+        out = raw[name] if args.from_json else run_row(name, splits, seeds, log)
         raw[name] = out
         lines, verdict = report_row(name, out, splits, seeds)
         table += lines
         verdicts.append(verdict)
         log(verdict)
-    total = time.perf_counter() - start
+    if not args.from_json:
+        heading = (f"backend {keras.backend.backend()}, batch {BATCH_SIZE}; "
+                   f"{(time.perf_counter() - start) / 60:.1f} min in all")
     print(f"## Outcome panel ({'development ' if args.dev else ''}splits {list(splits)} x seeds "
-          f"{list(seeds)}, backend "
-          f"{keras.backend.backend()}, batch {BATCH_SIZE}; {total / 60:.1f} min in all)\n")
+          f"{list(seeds)}, {heading})\n")
     print("Test metric (accuracy; MSE for diabetes, lower is better), mean ± sd over the runs. "
           "Epochs: per final model; wall time: seconds per run, tuning included.\n")
     print("| problem | training | epochs | test metric | wall s |")
@@ -541,7 +573,8 @@ def main():
     parser.add_argument("--dev", action="store_true", help="the development splits instead of the panel's")
     parser.add_argument("--sweep", action="store_true", help="the development sweep behind the rule")
     parser.add_argument("--json", help="also write the raw results to this file")
-    parser.add_argument("--from-json", help="with --sweep: summarize the records of an earlier sweep")
+    parser.add_argument("--from-json", help="the report again from the --json file of an earlier "
+                                            "panel (with --sweep: of an earlier sweep)")
     args = parser.parse_args()
     if args.backend:
         os.environ["KERAS_BACKEND"] = args.backend
