@@ -273,6 +273,22 @@ def lr_range_rule(lrs, smoothed_losses, num_iter=None):
       (+2.2 points at 0.32); cycling gained 0.06 points for the MLP at 0.32. With
       Adam the two were equal within 0.2 points. And cycling cannot be a default:
       Keras' ``RMSprop`` has ``momentum=0`` and no momentum to cycle.
+    - The optimizer's own momentum (``--sweep``, 2026-12-02, the rows above with another
+      momentum, the sweep's ``MOMENTUM_ROWS``): the test's ``L`` does not see it, while
+      training does. Same ``L`` with and without it (digits MLP + SGD: 1.07-2.26 at
+      momentum 0, 1.07-1.87 at 0.9; + RMSprop: 0.031-0.055 at 0 and at 0.9), but the good
+      peaks move: SGD on digits 1.0 at momentum 0 against 0.1-0.32 at 0.9; SGD on breast
+      cancer 0.1-3.2 (best 3.2) against 0.01-0.32 (best 0.032); RMSprop on digits 0.01-0.1 against 0.001-0.01 (at
+      0.03 accuracy fell to 0.63). So ``L / 6`` fits momentum 0.9, and RMSprop on digits
+      falls short because Keras' RMSprop has none. Scaling ``max_lr`` by the square root of
+      heavy-ball momentum's gain relative to 0.9's, ``sqrt((1 - momentum) / 0.1)`` (3.2
+      at momentum 0), was tried and not adopted: on the development splits it raised
+      RMSprop on digits (shortfall 0.0024 against 0.0104) and on the panel's splits took
+      it from 0.9700 to 0.9761, above the tuned cosine's 0.9757, but it made diabetes
+      (RMSprop, 0.0592 against 0.0198; 0.600 against 0.561 on the panel) and SGD without
+      momentum on digits (0.0254 against 0.0235: its ``L`` varies, and the higher peaks
+      fall over the cliff between 1 and 3.2) worse; the mean over the 9 rows whose
+      curves fell was 0.0147 against 0.0112 for ``L / 6``.
     - The panel's protocol on the same development splits (``--dev``, 3 splits x 3
       seeds, test accuracy / MSE): ``fit_one_cycle()`` with this rule matched the
       best constant rate (trained twice as long) and Keras' tuned warm-up + cosine
