@@ -208,8 +208,11 @@ def build(row, seed, lr):
 
 def _momentum(row):
     """The heavy-ball momentum of the row's SGD or RMSprop; None for the Adam family."""
+    from kerasclr import training
+
     optimizer = row["optimizer"](_keras(), 0.01)
-    return float(optimizer.momentum) if type(optimizer).__name__ in ("SGD", "RMSprop") else None
+    attribute = training.momentum_attribute(optimizer)  # "beta_1" for the Adam family
+    return float(getattr(optimizer, attribute)) if attribute == "momentum" else None
 
 
 def score(row, model, x, y):
@@ -385,7 +388,6 @@ def report_row(name, out, splits, seeds):
     cos_tests, cos_peaks = _select(row, out["cosine"], splits)
     oc_tests, oc_peaks = _select(row, out["one_cycle"], splits)
     ceiling = _ceiling(row, out["one_cycle"], splits, len(seeds))
-    window = statistics.mean(_window_tuner(row, out, list(seeds)))
     pipe = out["pipeline"]
     pipe_tests = [p["test"] for p in pipe]
     flat = lambda groups: [v for g in groups for v in g]  # noqa: E731
@@ -394,7 +396,9 @@ def report_row(name, out, splits, seeds):
     rt_epochs = statistics.mean(p["range_test_steps"] for p in pipe) / spe
     grid_n = len(row["grid"])
     sd_cos = _pooled_sd(cos_tests)
-    m_pipe, m_const, m_cos = (statistics.mean(v) for v in (pipe_tests, const_all, cos_all))
+    m_pipe, m_const, m_cos, m_oc, m_ceiling, m_window = (statistics.mean(v) for v in (
+        pipe_tests, const_all, cos_all, flat(oc_tests), ceiling,
+        _window_tuner(row, out, list(seeds))))
     beats_const, near_cos = goals_met(m_pipe, m_const, m_cos, sd_cos, higher_is_better=row["higher"])
     lines = [
         f"| {row['title']} | `fit_one_cycle()`, max_lr {_lr_list(p['max_lr'] for p in pipe)} | "
@@ -422,10 +426,9 @@ def report_row(name, out, splits, seeds):
 
     verdict = (f"{name}: pipeline {m_pipe:.4f} vs best constant {m_const:.4f} "
                f"({goal_verdict(beats_const)}); vs cosine {m_cos:.4f}, seed sd {sd_cos:.4f} "
-               f"({goal_verdict(near_cos)}); tuned OneCycle {statistics.mean(flat(oc_tests)):.4f} "
-               f"{goals(statistics.mean(flat(oc_tests)))}; ceiling {statistics.mean(ceiling):.4f} "
-               f"{goals(statistics.mean(ceiling))}; simulated 3-peak tuner around the range "
-               f"test's peak {window:.4f} {goals(window)}")
+               f"({goal_verdict(near_cos)}); tuned OneCycle {m_oc:.4f} {goals(m_oc)}; "
+               f"ceiling {m_ceiling:.4f} {goals(m_ceiling)}; simulated 3-peak tuner around the "
+               f"range test's peak {m_window:.4f} {goals(m_window)}")
     return lines, verdict
 
 
@@ -494,6 +497,7 @@ def sweep(args):
     for name in rows:
         row = ALL_ROWS[name]
         is_sgd = row["grid"] is SGD_GRID
+        has_momentum = _momentum(row) != 0  # what one-cycle can cycle (None: Adam's beta_1)
         peaks = [10 ** (e / 2) for e in (range(-5, 2) if is_sgd else range(-8, -1))]
         for split in DEV_SPLITS:
             data = row["data"](split)
@@ -511,7 +515,7 @@ def sweep(args):
                            suggestions=dict(rt.suggestions), one_cycle={}, cycled={})
                 for peak in peaks:
                     rec["one_cycle"][peak] = train_one_cycle(row, data, seed, peak, row["epochs"], None)
-                    if _momentum(row) != 0:
+                    if has_momentum:
                         rec["cycled"][peak] = train_one_cycle(row, data, seed, peak, row["epochs"],
                                                               (0.95, 0.85))
                 records.append(rec)
@@ -560,11 +564,10 @@ def sweep_summary(records):
     rules = [(f"L / {d}", lambda r, d=d: turn_up(r, "smoothed_loss") / d) for d in SWEEP_DIVISORS]
     # Tried, not adopted: L / 6 scaled by the heavy-ball momentum's gain relative to 0.9's
     # (the range test's L does not see the momentum, training does; see MOMENTUM_ROWS).
-    momenta = {name: _momentum(ALL_ROWS[name]) for name in by_row}
-    rules.append(("L / 6 x sqrt((1 - momentum) / 0.1) for SGD and RMSprop",
-                  lambda r: turn_up(r, "smoothed_loss") / 6 * math.sqrt(
-                      (1 - momenta[r["row"]]) / 0.1) if momenta[r["row"]] is not None
-                  else turn_up(r, "smoothed_loss") / 6))
+    gain = {name: 1.0 if m is None else math.sqrt((1 - m) / 0.1)
+            for name, m in ((name, _momentum(ALL_ROWS[name])) for name in by_row)}
+    rules.append((f"L / {suggestions.RULE_DIVISOR:g} x sqrt((1 - momentum) / 0.1) for SGD and RMSprop",
+                  lambda r: turn_up(r, "smoothed_loss") / suggestions.RULE_DIVISOR * gain[r["row"]]))
     rules += [(f"L_val / {d}", lambda r, d=d: turn_up(r, "val_loss") / d if "val_loss" in r["curve"]
                else None) for d in SWEEP_VAL_DIVISORS]
     rules += [(f"fastai's {m}", lambda r, m=m: r["suggestions"][m])
@@ -618,9 +621,10 @@ def main():
     if args.backend:
         os.environ["KERAS_BACKEND"] = args.backend
     if args.rows:
-        unknown = set(args.rows) - set(ALL_ROWS if args.sweep else ROWS)
+        known = ALL_ROWS if args.sweep else ROWS
+        unknown = set(args.rows) - set(known)
         if unknown:
-            parser.error(f"unknown rows {sorted(unknown)}; choose from {list(ROWS)}")
+            parser.error(f"unknown rows {sorted(unknown)}; choose from {list(known)}")
     if args.sweep and args.from_json:
         with open(args.from_json) as f:
             sweep_summary(json.load(f))
