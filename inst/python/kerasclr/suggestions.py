@@ -246,9 +246,10 @@ def lr_range_rule(lrs, smoothed_losses, num_iter=None):
       ``L / 8``, 0.0097 for ``L / 10``, 0.015 for ``L / 5`` and 0.026 for ``L / 4``
       (too close to SGD's failure), 0.023 for fastai's ``valley`` (0.001-0.08, too
       low for SGD and RMSprop), 0.021 for its ``slide`` and 0.12 for its ``steep``
-      (too high for SGD, too low for diabetes; its ``minimum`` is ``L / 10``). ``L / 6`` is the best of these for SGD (0.002 against
-      0.003 for ``L / 10``) and for RMSprop on digits (0.010 against 0.019), the worst
-      for diabetes (0.020 against 0.012).
+      (too high for SGD, too low for diabetes; its ``minimum`` is ``L / 10``).
+      ``L / 6`` is the best of these for SGD (0.002 against 0.003 for ``L / 10``)
+      and for RMSprop on digits (0.010 against 0.019), the worst for diabetes (0.020
+      against 0.012).
     - Validation loss: the sweep also evaluates the whole validation set after every
       step of the test. The rate where that loss turns up, ``L_val``, is no better a
       guide: the best of ``L_val / 1, 2, 3, 6`` (``L_val / 3``) falls 0.0126 short on
@@ -278,8 +279,8 @@ def lr_range_rule(lrs, smoothed_losses, num_iter=None):
       training does. Same ``L`` with and without it (digits MLP + SGD: 1.07-2.26 at
       momentum 0, 1.07-1.87 at 0.9; + RMSprop: 0.031-0.055 at 0 and at 0.9), but the good
       peaks move: SGD on digits 1.0 at momentum 0 against 0.1-0.32 at 0.9; SGD on breast
-      cancer 0.1-3.2 (best 3.2) against 0.01-0.32 (best 0.032); RMSprop on digits 0.01-0.1 against 0.001-0.01 (at
-      0.03 accuracy fell to 0.63). So ``L / 6`` fits momentum 0.9, and RMSprop on digits
+      cancer 0.1-3.2 (best 3.2) against 0.01-0.32 (best 0.032); RMSprop on digits
+      0.01-0.1 against 0.001-0.01 (at 0.03 accuracy fell to 0.63). So ``L / 6`` fits momentum 0.9, and RMSprop on digits
       falls short because Keras' RMSprop has none. Scaling ``max_lr`` by the square root of
       heavy-ball momentum's gain relative to 0.9's, ``sqrt((1 - momentum) / 0.1)`` (3.2
       at momentum 0), was tried and not adopted: on the development splits it raised
