@@ -422,9 +422,12 @@ def test_clear_errors_at_the_start_of_fit(keras):
 
     model = make_model(keras, keras.optimizers.SGD(0.1, momentum=0.9))
     before = _weights(model)
-    with pytest.raises(ValueError, match="cannot infer `total_iterations`"):
+    # Named as Python and R users know the callback.
+    with pytest.raises(ValueError,
+                       match=r"OneCycle \(callback_one_cycle\(\) in R\) cannot infer `total_iterations`"):
         model.fit(endless(), epochs=1, verbose=0, callbacks=[callbacks.OneCycle(0.1)])
-    with pytest.raises(ValueError, match="cannot infer `step_size`"):
+    with pytest.raises(ValueError,
+                       match=r"CyclicLR \(callback_cyclic_lr\(\) in R\) cannot infer `step_size`"):
         model.fit(endless(), epochs=1, verbose=0, callbacks=[callbacks.CyclicLR()])
     # The tail is checked against the cycle that the fit sets (6 steps here).
     with pytest.raises(ValueError, match="tail"):

@@ -137,13 +137,14 @@ class ScheduleCallback(HistoryMixin, training.Keras2CallbackMixin, keras.callbac
     def _length_from_first_fit(self, start_step, fit_steps, argument, r_function):
         """The first fit's length in steps, for an `argument` left to it; the cycle starts there.
 
-        Raises a clear error for data of unknown length (a generator or a dataset).
+        Raises a clear error for data of unknown length (a generator or a dataset),
+        naming the callback as Python (the class) and R (`r_function`) users know it.
         """
         if fit_steps is None:
             raise ValueError(
-                f"{r_function}() cannot infer `{argument}`: the number of steps per epoch is "
-                "unknown (a generator or dataset of unknown length). Give "
-                f"`{argument}`, or `steps_per_epoch` to fit().")
+                f"{type(self).__name__} ({r_function}() in R) cannot infer `{argument}`: the "
+                "number of steps per epoch is unknown (a generator or dataset of unknown "
+                f"length). Give `{argument}`, or `steps_per_epoch` to fit().")
         self._origin = start_step
         self._version += 1
         return fit_steps
